@@ -1,0 +1,1 @@
+"""What the notebooks load, where it comes from, and how to make it work offline."""

@@ -1,0 +1,98 @@
+"""One switch for the notebooks' assets: online as published, or offline from a mirror.
+
+Offline, the notebooks still call `keras.applications.*(weights="imagenet")`, `tfds.load(...)` and
+`hub.KerasLayer(url)`; only the ecosystem's own settings (`KERAS_HOME`, `TFDS_DATA_DIR`,
+`TFHUB_CACHE_DIR`) point them at prepared local copies.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import paths
+from grader.assets.catalog import load_catalog
+from grader.assets.hub_offline import module_dir, prepare_hub_handle
+from grader.assets.keras_home import prepare_keras_home
+from grader.assets.mirror import AssetError, read_manifest
+from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
+
+
+def offline_locations(cache: Path | None = None) -> dict[str, Path]:
+    cache = cache or paths.cache_dir()
+    return {
+        "KERAS_HOME": cache / "keras",
+        "TFDS_DATA_DIR": cache / "tensorflow_datasets",
+        "TFHUB_CACHE_DIR": cache / "tfhub_modules",
+    }
+
+
+def prepare(mirror: Path | None = None, cache: Path | None = None) -> dict[str, str]:
+    """Prepare every offline copy (once) and return the environment the notebooks need.
+
+    Without a mirror nothing is prepared and the environment is empty: the notebooks download
+    the official files as usual.
+    """
+    mirror = mirror if mirror is not None else paths.mirror_dir()
+    if mirror is None:
+        return {}
+    if not mirror.is_dir():
+        raise AssetError(f"COURSE_ASSETS_MIRROR points at {mirror}, which is not a folder.")
+    where = offline_locations(cache)
+    prepare_keras_home(mirror, where["KERAS_HOME"])
+    for asset in load_catalog():
+        if asset.kind == "datasets":
+            prepare_tfds_dataset(mirror, where["TFDS_DATA_DIR"], asset)
+        elif asset.kind == "hub":
+            prepare_hub_handle(mirror, where["TFHUB_CACHE_DIR"], asset)
+    env = {name: str(path) for name, path in where.items()}
+    env["COURSE_ASSETS_MIRROR"] = str(mirror)
+    return env
+
+
+def notebook_environment(profile: str | None = None) -> dict[str, str]:
+    """os.environ plus the prepared asset settings, for kernels started by the tooling."""
+    env = dict(os.environ)
+    env.update(prepare())
+    if profile:
+        env["COURSE_PROFILE"] = profile
+    # Notebook kernels should not inherit a half-set matplotlib GUI backend.
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    asset: str
+    status: str  # "ready", "not prepared", "stand-in", "missing", "corrupt", "online"
+    detail: str
+
+
+def status(mirror: Path | None = None, cache: Path | None = None) -> list[StatusRow]:
+    """What is present, what is a stand-in and what is missing, without changing anything."""
+    mirror = mirror if mirror is not None else paths.mirror_dir()
+    where = offline_locations(cache)
+    rows = []
+    manifest = read_manifest(mirror) if mirror else {}
+    for asset in load_catalog():
+        name = f"{asset.kind}.{asset.key}"
+        if mirror is None:
+            rows.append(StatusRow(name, "online", asset.online_source))
+            continue
+        if asset.status == "missing":
+            rows.append(StatusRow(name, "missing", asset.note))
+            continue
+        if asset.kind == "weights":
+            present = asset.mirror in manifest and (mirror / asset.mirror).is_file()
+            linked = (where["KERAS_HOME"] / "models" / asset.fields["file"]).exists()
+            state = "corrupt" if not present else ("ready" if linked else "not prepared")
+        elif asset.kind == "datasets":
+            state = "ready" if is_prepared(mirror, where["TFDS_DATA_DIR"], asset) else "not prepared"
+        else:
+            ready = (module_dir(where["TFHUB_CACHE_DIR"], asset.fields["handle"]) / "saved_model.pb").is_file()
+            state = "ready" if ready else "not prepared"
+        detail = asset.note if asset.status == "stand-in" else asset.online_source
+        label = f"{state}, stand-in" if asset.status == "stand-in" and state == "ready" else state
+        rows.append(StatusRow(name, label, detail))
+    return rows

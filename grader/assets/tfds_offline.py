@@ -1,0 +1,93 @@
+"""TFDS data dirs written from the mirror's photos by the official TFDS builder classes.
+
+Each dataset is built by a subclass of its official builder that keeps the official name,
+version and features and only replaces where the examples come from. The result is an ordinary
+TFDS data dir, so an unchanged `tfds.load(name)` reads it with `TFDS_DATA_DIR` pointing there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from grader.assets.catalog import Asset
+from grader.assets.mirror import read_manifest, verified_tree
+
+STAMP = "course_mirror_stamp.json"
+
+
+def _mirror_fingerprint(mirror: Path, asset: Asset) -> str:
+    """Changes whenever a file that feeds the dataset changes in the mirror's manifest."""
+    manifest = read_manifest(mirror)
+    digest = hashlib.sha256()
+    for folders in asset.fields["splits"].values():
+        for folder in folders:
+            prefix = folder.rstrip("/") + "/"
+            for rel in sorted(r for r in manifest if r.startswith(prefix)):
+                digest.update(f"{rel} {manifest[rel]}\n".encode())
+    return digest.hexdigest()
+
+
+def dataset_dir(data_dir: Path, asset: Asset) -> Path:
+    return data_dir / asset.fields["tfds_name"] / asset.fields["version"]
+
+
+def is_prepared(mirror: Path, data_dir: Path, asset: Asset) -> bool:
+    stamp = dataset_dir(data_dir, asset) / STAMP
+    if not stamp.is_file():
+        return False
+    return json.loads(stamp.read_text()).get("fingerprint") == _mirror_fingerprint(mirror, asset)
+
+
+def _offline_builder_class(asset: Asset, files_by_split: dict[str, list[Path]]):
+    """A subclass of the official builder that reads local files instead of downloading."""
+    import tensorflow_datasets as tfds
+
+    official = tfds.builder_cls(asset.fields["tfds_name"])
+    labels: dict[str, str] = asset.fields["labels"]
+
+    class OfflineBuilder(official, skip_registration=True):
+        name = asset.fields["tfds_name"]
+
+        def _split_generators(self, dl_manager):
+            return {split: self._generate_local(files) for split, files in files_by_split.items()}
+
+        def _generate_local(self, files):
+            features = self.info.features
+            for path in files:
+                folder = path.parent.name
+                key = f"{folder}/{path.name}"
+                record = {"image": str(path), "label": labels.get(folder, folder)}
+                if "image/filename" in features:
+                    record["image/filename"] = key
+                yield key, record
+
+    OfflineBuilder.__name__ = f"Offline{official.__name__}"
+    return OfflineBuilder
+
+
+def prepare_tfds_dataset(mirror: Path, data_dir: Path, asset: Asset) -> Path:
+    """Write `asset` into `data_dir` from the mirror (once; reused while the mirror is unchanged)."""
+    if is_prepared(mirror, data_dir, asset):
+        return dataset_dir(data_dir, asset)
+    import shutil
+
+    import tensorflow_datasets as tfds
+
+    target = dataset_dir(data_dir, asset)
+    if target.exists():
+        shutil.rmtree(target)
+    files_by_split = {
+        split: [f for folder in folders for f in verified_tree(mirror, folder)]
+        for split, folders in asset.fields["splits"].items()
+    }
+    builder_cls = _offline_builder_class(asset, files_by_split)
+    builder = builder_cls(data_dir=str(data_dir))
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+    )
+    (target / STAMP).write_text(
+        json.dumps({"fingerprint": _mirror_fingerprint(mirror, asset), "mirror": str(mirror)})
+    )
+    return target

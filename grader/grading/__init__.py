@@ -1,0 +1,1 @@
+"""Submissions -> nbgrader's collect/autograde/feedback/export -> grades."""

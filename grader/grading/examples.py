@@ -1,0 +1,64 @@
+"""Example submissions built from the release and the solution, with the points each must earn."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import tomllib
+
+from grader import paths
+from grader.notebooks import read_ipynb, read_source
+
+MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ExampleSubmission:
+    student: str
+    assignment: str
+    notebook: nbformat.NotebookNode
+    expected: dict[str, float]
+
+
+def _is_solution_cell(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def solved(released: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The release with each solution cell replaced by the source's answer, as a student would type it."""
+    answers = {cell["id"]: MARKER.sub("", cell.source) for cell in source.cells if _is_solution_cell(cell)}
+    nb = copy.deepcopy(released)
+    for cell in nb.cells:
+        if _is_solution_cell(cell):
+            cell.source = answers[cell["id"]]
+    return nb
+
+
+def apply_replacements(nb: nbformat.NotebookNode, replacements: list[list[str]], where: str) -> None:
+    for old, new in replacements:
+        hits = [cell for cell in nb.cells if _is_solution_cell(cell) and old in cell.source]
+        count = sum(cell.source.count(old) for cell in hits)
+        if count != 1:
+            raise ValueError(f"{where}: {old!r} occurs {count} times in the solution cells, expected once")
+        hits[0].source = hits[0].source.replace(old, new)
+
+
+def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | None = None) -> list[ExampleSubmission]:
+    """The example submissions of `assignment`, or [] when it has none."""
+    spec_file = (examples_dir or paths.EXAMPLES_DIR) / f"{assignment}.toml"
+    if not spec_file.exists():
+        return []
+    with open(spec_file, "rb") as f:
+        spec = tomllib.load(f)
+    released = read_ipynb(release_notebook)
+    source = read_source(paths.SOLUTIONS_DIR / f"{assignment}.py")
+    examples = []
+    for entry in spec["submission"]:
+        base = solved(released, source) if entry["from"] == "solution" else copy.deepcopy(released)
+        apply_replacements(base, entry.get("replace", []), f"{spec_file} [{entry['student']}]")
+        examples.append(ExampleSubmission(entry["student"], assignment, base, dict(entry["expected"])))
+    return examples

@@ -1,0 +1,82 @@
+"""Per-test points from nbgrader's gradebook: the grade table and its CSV."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader.course_dir import CourseDir
+from grader.grading.autograde import GRADED, SubmissionResult
+
+
+@dataclass
+class GradeRow:
+    student: str
+    assignment: str
+    status: str
+    reason: str
+    points: dict[str, float] = field(default_factory=dict)
+    max_points: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(self.points.values())
+
+
+def grade_rows(course: CourseDir, results: list[SubmissionResult]) -> list[GradeRow]:
+    """One row per result, with the points nbgrader recorded for each test cell."""
+    rows = []
+    with Gradebook(course.gradebook_url) as gradebook:
+        for result in results:
+            row = GradeRow(result.student, result.assignment, result.status, result.reason)
+            if result.status == GRADED:
+                try:
+                    notebooks = gradebook.find_submission(result.assignment, result.student).notebooks
+                except MissingEntry:
+                    notebooks = []
+                for notebook in notebooks:
+                    for grade in notebook.grades:
+                        row.points[grade.name] = grade.score
+                        row.max_points[grade.name] = grade.max_score
+            rows.append(row)
+    return rows
+
+
+def write_csv(rows: list[GradeRow], path: Path) -> None:
+    tests = sorted({t for row in rows for t in row.max_points})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "assignment", "status", *tests, "total", "reason"])
+        for row in rows:
+            writer.writerow([row.student, row.assignment, row.status,
+                             *[row.points.get(t, "") for t in tests], row.total, row.reason])
+
+
+def format_table(rows: list[GradeRow], expected: dict[str, dict[str, float]] | None = None) -> str:
+    """A plain-text grade table; with `expected`, a last column says whether each row matches it."""
+    tests = sorted({t for row in rows for t in row.max_points})
+    header = ["student", "status", *tests, "total"] + (["expected"] if expected else [])
+    maxima = {t: max(r.max_points.get(t, 0) for r in rows) for t in tests}
+    lines = [header, ["", "(max)", *[f"{maxima[t]:g}" for t in tests], f"{sum(maxima.values()):g}"]
+             + ([""] if expected else [])]
+    for row in rows:
+        cells = [row.student, row.status, *[f"{row.points[t]:g}" if t in row.points else "-" for t in tests],
+                 f"{row.total:g}"]
+        if expected:
+            want = expected.get(row.student)
+            cells.append("-" if want is None else ("ok" if matches(row, want) else "MISMATCH"))
+        lines.append(cells)
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    for row in rows:
+        if row.reason:
+            text.append(f"  {row.student}: {row.reason.splitlines()[-1][:200]}")
+    return "\n".join(text)
+
+
+def matches(row: GradeRow, expected: dict[str, float]) -> bool:
+    return row.status == GRADED and all(abs(row.points.get(t, -1) - p) < 1e-9 for t, p in expected.items())

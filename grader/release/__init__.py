@@ -1,0 +1,1 @@
+"""solutions/*.py -> nbgrader source -> nbgrader release -> notebooks/ (jupytext + Colab)."""

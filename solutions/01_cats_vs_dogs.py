@@ -1,0 +1,349 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Cats vs dogs: transfer learning with a frozen MobileNetV2
+#
+# A network trained on ImageNet has already learned to see edges, textures, fur and eyes. In this
+# notebook you reuse that knowledge: you keep a pretrained **MobileNetV2** as a frozen feature
+# extractor and train only a small new *head* that says "cat" or "dog".
+#
+# You will:
+# 1. load the `cats_vs_dogs` dataset with TensorFlow Datasets (TFDS),
+# 2. resize the photos and let the model do MobileNetV2's own preprocessing,
+# 3. freeze the pretrained base and put a new classification head on top,
+# 4. train, plot the learning curves and look at predictions,
+# 5. see the same idea with a TF-Hub feature vector.
+#
+# Cells marked with a grade (tests) check your work; run them as you go.
+
+# %% [markdown]
+# ## Setup
+#
+# Imports first, then one seed for Python, NumPy and TensorFlow so that every run (and every
+# grading run) shuffles and initialises the same way.
+
+# %%
+import os
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+SEED = 42
+keras.utils.set_random_seed(SEED)
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| TFDS", tfds.__version__)
+
+# %% [markdown]
+# The same notebook runs on a laptop CPU and on a Colab GPU. A *profile* sets how much data and
+# how many epochs to use: `cpu` is short enough for a laptop or CI, `full` is the complete lesson
+# on a GPU. It is picked from the hardware; set `COURSE_PROFILE=cpu` or `full` to override.
+
+# %%
+PROFILES = {
+    # max_* cap the number of images per split (None: use them all).
+    "cpu": {"image_size": 160, "batch_size": 32, "epochs": 5, "max_train": 2000, "max_validation": 500},
+    "full": {"image_size": 160, "batch_size": 32, "epochs": 10, "max_train": None, "max_validation": None},
+}
+PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")
+if PROFILE not in PROFILES:
+    raise ValueError(f"COURSE_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}")
+CONFIG = PROFILES[PROFILE]
+IMG_SIZE = CONFIG["image_size"]
+IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
+print(f"profile: {PROFILE} -> {CONFIG}")
+
+# %% [markdown]
+# ## 1. Load the data with TFDS
+#
+# `cats_vs_dogs` has a single `train` split, so we slice it: the first 80% to train on, the rest
+# to validate on. `as_supervised=True` gives `(image, label)` pairs; `with_info=True` also returns
+# the label names.
+
+# %%
+(raw_train, raw_validation), info = tfds.load(
+    "cats_vs_dogs",
+    split=["train[:80%]", "train[80%:]"],
+    as_supervised=True,
+    with_info=True,
+)
+label_names = info.features["label"].names
+print("classes:", label_names)
+print("examples in the dataset:", info.splits["train"].num_examples)
+
+# %% [markdown]
+# Always look at the data before training on it: the photos come in all sizes and framings.
+
+# %%
+plt.figure(figsize=(10, 4))
+for i, (image, label) in enumerate(raw_train.take(8)):
+    plt.subplot(2, 4, i + 1)
+    plt.imshow(image)
+    plt.title(label_names[int(label)])
+    plt.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 2. Input pipeline
+#
+# MobileNetV2 wants fixed-size images, so every photo is resized to `IMG_SIZE` x `IMG_SIZE`. We
+# keep the pixel values in 0-255 here: the scaling MobileNetV2 expects goes *inside* the model (next
+# section), so the saved model can be fed raw photos anywhere. `cache()` keeps the decoded images
+# in memory after the first epoch, and `prefetch` overlaps loading with training.
+
+# %%
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def resize(image, label):
+    return tf.image.resize(tf.cast(image, tf.float32), (IMG_SIZE, IMG_SIZE)), label
+
+
+def make_batches(dataset, limit, shuffle):
+    if limit is not None:
+        dataset = dataset.take(limit)
+    dataset = dataset.map(resize, num_parallel_calls=AUTOTUNE).cache()
+    if shuffle:
+        dataset = dataset.shuffle(1000, seed=SEED)
+    return dataset.batch(CONFIG["batch_size"]).prefetch(AUTOTUNE)
+
+
+train_batches = make_batches(raw_train, CONFIG["max_train"], shuffle=True)
+validation_batches = make_batches(raw_validation, CONFIG["max_validation"], shuffle=False)
+image_batch, label_batch = next(iter(train_batches))
+print("one batch:", image_batch.shape, label_batch.shape)
+
+# %% [markdown]
+# ## 3. A frozen pretrained base
+#
+# `keras.applications.MobileNetV2` with `weights="imagenet"` downloads the ImageNet weights (once).
+# `include_top=False` drops the 1000-class ImageNet classifier: we only want the features.
+#
+# **Your task:** create the base for `IMG_SHAPE` inputs and *freeze* it, so that training changes
+# none of its weights. Call it `base_model`.
+
+# %% nbgrader={"grade": false, "grade_id": "base_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+base_model = keras.applications.MobileNetV2(input_shape=IMG_SHAPE, include_top=False, weights="imagenet")
+base_model.trainable = False
+### END SOLUTION
+print("base output:", base_model(image_batch[:1]).shape)
+
+# %% [markdown]
+# This test checks that no weight of the base can be trained.
+
+# %% nbgrader={"grade": true, "grade_id": "test_base_frozen", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert base_model.trainable is False, "set base_model.trainable = False"
+assert not base_model.trainable_weights, "the base still has trainable weights"
+print("base frozen: OK")
+
+# %% [markdown]
+# ## 4. A new head
+#
+# The base turns each image into a 5x5 grid of 1280 features. The head averages the grid into one
+# vector, drops some features at random while training (regularisation), and ends in **one unit
+# with a sigmoid**: the probability that the photo shows a dog (label 1).
+#
+# The model starts with MobileNetV2's own `preprocess_input`, which scales pixels from 0-255 to
+# [-1, 1]. Because the base is frozen, Keras also runs its batch-normalization layers in inference
+# mode (with their ImageNet statistics), which is what we want for feature extraction.
+#
+# **Your task:** build `model`, a functional Keras model from raw `IMG_SHAPE` images to that one
+# probability.
+
+# %% nbgrader={"grade": false, "grade_id": "head", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+inputs = keras.Input(shape=IMG_SHAPE)
+x = keras.applications.mobilenet_v2.preprocess_input(inputs)
+x = base_model(x)
+x = keras.layers.GlobalAveragePooling2D()(x)
+x = keras.layers.Dropout(0.2)(x)
+outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+model = keras.Model(inputs, outputs)
+### END SOLUTION
+model.summary()
+
+# %% [markdown]
+# The head must give one output per image.
+
+# %% nbgrader={"grade": true, "grade_id": "test_head_shape", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert model.output_shape == (None, 1), f"expected output shape (None, 1), got {model.output_shape}"
+print("head shape: OK")
+
+# %% [markdown]
+# ## 5. Compile
+#
+# A sigmoid output is a probability, so the matching loss is binary cross-entropy on
+# probabilities (`from_logits=False`). Adam with its default learning rate suits a small head.
+#
+# **Your task:** compile `model` with a loss that matches its output and the `"accuracy"` metric.
+
+# %% nbgrader={"grade": false, "grade_id": "compile", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+    loss=keras.losses.BinaryCrossentropy(from_logits=False),
+    metrics=["accuracy"],
+)
+### END SOLUTION
+
+# %% [markdown]
+# ## 6. Train
+#
+# We keep a copy of the base's weights first: a frozen base must come out of training
+# byte-for-byte unchanged, and the grader checks that. Keras shows a progress bar per epoch.
+
+# %%
+weights_before_training = [w.copy() for w in base_model.get_weights()]
+history = model.fit(train_batches, epochs=CONFIG["epochs"], validation_data=validation_batches)
+
+# %% [markdown]
+# Learning curves tell more than the last number: validation accuracy close to training accuracy
+# means the head generalises; a widening gap would mean overfitting.
+
+# %%
+fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+epochs_axis = range(1, len(history.history["loss"]) + 1)
+for key, style in (("", "-o"), ("val_", "--o")):
+    label = "validation" if key else "training"
+    ax_acc.plot(epochs_axis, history.history[key + "accuracy"], style, label=label)
+    ax_loss.plot(epochs_axis, history.history[key + "loss"], style, label=label)
+ax_acc.set(title="Accuracy", xlabel="epoch")
+ax_loss.set(title="Loss (binary cross-entropy)", xlabel="epoch")
+ax_acc.legend()
+ax_loss.legend()
+plt.show()
+
+# %% [markdown]
+# ## 7. Look at predictions
+#
+# A grid of validation photos with the model's guess; red titles are mistakes.
+
+# %%
+images, labels = next(iter(validation_batches))
+probabilities = model.predict(images, verbose=0)[:, 0]
+plt.figure(figsize=(10, 8))
+for i in range(12):
+    predicted = int(probabilities[i] > 0.5)
+    plt.subplot(3, 4, i + 1)
+    plt.imshow(images[i].numpy().astype("uint8"))
+    color = "green" if predicted == int(labels[i]) else "red"
+    plt.title(f"{label_names[predicted]} ({probabilities[i]:.2f})", color=color)
+    plt.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 8. Save the model
+#
+# The saved `.keras` file holds the whole model, preprocessing included: it takes raw RGB photos
+# (0-255) resized to `IMG_SIZE`. The grader loads it in a separate process.
+
+# %%
+MODEL_PATH = "cats_vs_dogs.keras"
+model.save(MODEL_PATH)
+print("saved", MODEL_PATH, f"({os.path.getsize(MODEL_PATH) / 1e6:.1f} MB)")
+
+# %% [markdown]
+# ## 9. Grading checks
+#
+# These run at grading time with more checks than you see here: that the base's weights did not
+# move during training, that the loss fits the output activation, and that validation accuracy
+# reaches the threshold.
+#
+# First: the base's weights did not move while the head trained.
+
+# %% nbgrader={"grade": true, "grade_id": "test_base_unchanged", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: the base's weights are identical before and after training.
+### BEGIN HIDDEN TESTS
+_after = base_model.get_weights()
+assert len(_after) == len(weights_before_training), "the base changed its number of weights"
+assert all(np.array_equal(a, b) for a, b in zip(_after, weights_before_training, strict=True)), (
+    "training changed the base's weights: it was not frozen"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Next: the loss matches what the last layer outputs (probabilities or logits).
+
+# %% nbgrader={"grade": true, "grade_id": "test_loss_matches_activation", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: the loss is consistent with the output layer's activation.
+### BEGIN HIDDEN TESTS
+_last = model.layers[-1]
+_activation = _last.activation.__name__
+_loss = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+_loss_name = getattr(_loss, "name", getattr(_loss, "__name__", str(_loss)))
+_from_logits = _loss.get_config().get("from_logits", False) if hasattr(_loss, "get_config") else False
+_units = model.output_shape[-1]
+if _units == 1:
+    assert "binary_crossentropy" in _loss_name, f"one output unit needs binary cross-entropy, got {_loss_name}"
+    assert _activation in ("sigmoid", "linear"), f"one unit with {_activation} cannot be a probability"
+else:
+    assert "categorical_crossentropy" in _loss_name, f"{_units} outputs need a categorical cross-entropy"
+    assert _activation in ("softmax", "linear"), f"{_units} units with {_activation} cannot be a distribution"
+assert _from_logits == (_activation == "linear"), (
+    f"activation {_activation} with from_logits={_from_logits}: use from_logits=True only for a linear output"
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Last: accuracy on the validation photos reaches the threshold.
+
+# %% nbgrader={"grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: validation accuracy reaches the threshold.
+### BEGIN HIDDEN TESTS
+_THRESHOLD = 0.90
+_correct = _total = 0
+for _images, _labels in validation_batches:
+    _scores = model.predict(_images, verbose=0)
+    if _scores.shape[-1] == 1:
+        _cut = 0.0 if model.layers[-1].activation.__name__ == "linear" else 0.5
+        _predicted = (_scores[:, 0] > _cut).astype(int)
+    else:
+        _predicted = _scores.argmax(axis=-1)
+    _correct += int((_predicted == _labels.numpy()).sum())
+    _total += len(_predicted)
+_accuracy = _correct / _total
+print(f"validation accuracy {_accuracy:.3f} on {_total} images (threshold {_THRESHOLD})")
+assert _accuracy >= _THRESHOLD, f"validation accuracy {_accuracy:.3f} is below {_THRESHOLD}"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 10. The same idea with TF-Hub
+#
+# TF-Hub publishes feature extractors as SavedModels. `hub.KerasLayer` wraps one as a layer, but
+# it is built for the Keras 2 API, which now lives in the `tf_keras` package: a Keras 3 model
+# cannot hold it. So this section uses `tf_keras`. Hub image modules expect pixels in [0, 1].
+
+# %%
+import tensorflow_hub as hub
+import tf_keras
+
+HUB_HANDLE = "https://tfhub.dev/google/tf2-preview/mobilenet_v2/feature_vector/4"
+hub_model = tf_keras.Sequential([
+    tf_keras.layers.Rescaling(1.0 / 255, input_shape=IMG_SHAPE),
+    hub.KerasLayer(HUB_HANDLE, trainable=False),
+    tf_keras.layers.Dense(1, activation="sigmoid"),
+])
+hub_model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+hub_model.summary()
+
+# %% [markdown]
+# One epoch is enough to see that the hub features separate cats from dogs just as well.
+
+# %%
+hub_history = hub_model.fit(train_batches, epochs=1, validation_data=validation_batches)
+print(f"TF-Hub head after 1 epoch: validation accuracy {hub_history.history['val_accuracy'][-1]:.3f}")

@@ -1,0 +1,87 @@
+"""The release carries no solution, no hidden test and no source, and stays in sync with solutions/."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from grader import paths
+from grader.course_dir import CourseDir
+from grader.release.build import assignments, check, release
+
+NAMES = assignments()
+BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    root = tmp_path_factory.mktemp("release")
+    course = CourseDir(root / "course")
+    release(course, root / "notebooks")
+    return course, root / "notebooks"
+
+
+def secret_lines(name):
+    """Every meaningful line the students must not see: solution code and hidden tests."""
+    text = (paths.SOLUTIONS_DIR / f"{name}.py").read_text()
+    lines = set()
+    for _, body in BLOCK.findall(text):
+        for line in body.splitlines():
+            line = line.strip()
+            if len(line) > 12 and not line.startswith("#"):
+                lines.add(line)
+    assert lines, f"{name} has no solution or hidden-test code to protect"
+    return lines
+
+
+def released_texts(course, notebooks, name):
+    yield notebooks / f"{name}.py", (notebooks / f"{name}.py").read_text()
+    for path in (notebooks / f"{name}.ipynb", course.release(name) / f"{name}.ipynb"):
+        nb = json.loads(path.read_text())
+        yield path, "\n".join("".join(c["source"]) for c in nb["cells"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_solution_or_hidden_test_reaches_the_release(released, name):
+    course, notebooks = released
+    secrets = secret_lines(name)
+    for path, text in released_texts(course, notebooks, name):
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text, path
+        leaked = [line for line in secrets if line in text]
+        assert not leaked, f"{path} leaks: {leaked[:3]}"
+        assert "raise NotImplementedError()" in text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_release_holds_only_the_student_notebook(released, name):
+    course, notebooks = released
+    assert sorted(p.name for p in course.release(name).iterdir()) == [f"{name}.ipynb"]
+    for path in paths.NOTEBOOKS_DIR.iterdir():
+        assert path.read_bytes() != (paths.SOLUTIONS_DIR / f"{name}.py").read_bytes(), path
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_colab_copy_opens_on_gpu_with_badge_and_setup(released, name):
+    _, notebooks = released
+    nb = json.loads((notebooks / f"{name}.ipynb").read_text())
+    assert nb["metadata"]["accelerator"] == "GPU"
+    assert "colab.research.google.com/github/" in "".join(nb["cells"][0]["source"])
+    assert "google.colab" in "".join(nb["cells"][1]["source"])
+    graded = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+    assert graded and all(c["id"] == c["metadata"]["nbgrader"]["grade_id"] for c in graded)
+
+
+def test_committed_notebooks_match_their_sources():
+    assert check() == []
+
+
+def test_check_catches_a_hand_edited_notebook(tmp_path):
+    edited = tmp_path / "notebooks"
+    shutil.copytree(paths.NOTEBOOKS_DIR, edited)
+    target = edited / f"{NAMES[0]}.py"
+    target.write_text(target.read_text().replace("raise NotImplementedError()", "pass", 1))
+    (edited / "99_orphan.py").write_text("# %%\n")
+    problems = check(notebooks_dir=edited)
+    assert any(f"{NAMES[0]}.py differs" in p for p in problems)
+    assert any("99_orphan.py has no source" in p for p in problems)

@@ -1,0 +1,45 @@
+"""The solution sources teach and grade the way the course promises."""
+
+import re
+
+import pytest
+
+from grader import paths
+from grader.notebooks import grade_id, read_source
+from grader.release.build import assignments
+
+NAMES = assignments()
+
+
+def nbgrader(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_code_cell_follows_a_markdown_cell(name):
+    nb = read_source(paths.SOLUTIONS_DIR / f"{name}.py")
+    for previous, cell in zip(nb.cells, nb.cells[1:], strict=False):
+        if cell.cell_type == "code":
+            assert previous.cell_type == "markdown", f"{name}: code cell {cell['id']} has no markdown before it"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_graded_cells_are_well_formed(name):
+    nb = read_source(paths.SOLUTIONS_DIR / f"{name}.py")
+    ids = [grade_id(c) for c in nb.cells if grade_id(c)]
+    assert len(ids) == len(set(ids)), f"{name}: duplicate grade_id"
+    tests = [c for c in nb.cells if nbgrader(c).get("grade")]
+    solutions = [c for c in nb.cells if nbgrader(c).get("solution")]
+    assert tests and solutions
+    for cell in tests:
+        assert nbgrader(cell)["points"] > 0 and nbgrader(cell)["locked"]
+    for cell in solutions:
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+    assert any("### BEGIN HIDDEN TESTS" in c.source for c in tests), f"{name}: no hidden tests"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_sets_seeds_and_profiles(name):
+    text = (paths.SOLUTIONS_DIR / f"{name}.py").read_text()
+    assert re.search(r"set_random_seed\(", text), "seeds must be set for reproducible grading"
+    assert "COURSE_PROFILE" in text, "the CPU/full profile must be overridable"
