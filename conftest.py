@@ -11,7 +11,7 @@ def pytest_configure(config):
     from grader.assets.environment import prepare
 
     os.environ.update(prepare())
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.pop("MPLBACKEND", None)  # kernels use the inline backend; Agg would drop the plots
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The notebooks pick the CPU profile on CPU-only machines by themselves; CI says it outright.
     os.environ.setdefault("COURSE_PROFILE", "cpu")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,8 +19,11 @@ def _cmd_assets(args: argparse.Namespace) -> int:
         env = prepare()
         print("online: nothing to prepare" if not env else "offline assets ready")
     elif args.action == "env":
-        for name, value in prepare().items():
-            print(f"export {name}={value}")
+        # Only the exports go to stdout, so that `eval "$(course assets env)"` works on a first run too.
+        with contextlib.redirect_stdout(sys.stderr):
+            env = prepare()
+        for name, value in env.items():
+            print(f"export {name}={shlex.quote(value)}")
         return 0
     mirror = paths.mirror_dir()
     print(f"mirror: {mirror or 'none (online: notebooks download the official files)'}")
@@ -74,6 +79,18 @@ def _cmd_roundtrip(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from grader.calibrate import calibrate, errors_report, summary
+    from grader.release.build import assignments
+
+    runs = calibrate(args.notebooks or assignments(), args.seeds)
+    print(summary())
+    problems = errors_report(runs)
+    for problem in problems:
+        print("error:", problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
@@ -97,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     trip = sub.add_parser("roundtrip", help="release, autograde the example submissions, print the grade table")
     trip.add_argument("assignment", nargs="*", help="only these assignments (default: all)")
     trip.set_defaults(func=_cmd_roundtrip)
+
+    cal = sub.add_parser("calibrate", help="run solutions with several seeds; write data/calibration.csv")
+    cal.add_argument("notebooks", nargs="*", help="solution names (default: all)")
+    cal.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    cal.set_defaults(func=_cmd_calibrate)
 
     args = parser.parse_args(argv)
     from grader.assets.mirror import AssetError

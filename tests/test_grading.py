@@ -38,7 +38,7 @@ def test_collect_rejects_bad_files_with_reasons_and_keeps_them(course, tmp_path)
     good = tmp_path / "in" / f"ivy__{FIRST}.ipynb"
     good.parent.mkdir(parents=True)
     good.write_text((paths.NOTEBOOKS_DIR / f"{FIRST}.ipynb").read_text())
-    collected, rejects = collect(course, FIRST, [good, *bad_files(tmp_path / "in")])
+    collected, rejects = collect(course, FIRST, [good, *bad_files(tmp_path / "bad")])
     assert collected == ["ivy"]
     assert (course.submitted("ivy", FIRST) / f"{FIRST}.ipynb").is_file()
     reasons = {r.student: r.reason for r in rejects}
@@ -46,7 +46,7 @@ def test_collect_rejects_bad_files_with_reasons_and_keeps_them(course, tmp_path)
     assert "not a valid Jupyter notebook" in reasons["xavier"]
     assert "not a valid Jupyter notebook" in reasons["fin"]
     assert "does not match" in reasons["gus-homework"]
-    assert "zip_collect did not accept" in reasons["hal"]
+    assert "is not a notebook of this assignment" in reasons["hal"]
     kept = {p.name for p in (course.root / "rejected" / FIRST).iterdir()}
     assert {f"xavier__{FIRST}.ipynb", f"fin__{FIRST}.ipynb", "gus-homework.ipynb"} <= kept
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from grader import paths
 from grader.assets.catalog import load_catalog
 from grader.assets.hub_offline import module_dir, prepare_hub_handle
+from grader.assets.ipython_startup import prepare_ipython_dir
 from grader.assets.keras_home import prepare_keras_home
 from grader.assets.mirror import AssetError, read_manifest
 from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
@@ -25,6 +26,7 @@ def offline_locations(cache: Path | None = None) -> dict[str, Path]:
         "KERAS_HOME": cache / "keras",
         "TFDS_DATA_DIR": cache / "tensorflow_datasets",
         "TFHUB_CACHE_DIR": cache / "tfhub_modules",
+        "IPYTHONDIR": cache / "ipython",
     }
 
 
@@ -41,6 +43,7 @@ def prepare(mirror: Path | None = None, cache: Path | None = None) -> dict[str, 
         raise AssetError(f"COURSE_ASSETS_MIRROR points at {mirror}, which is not a folder.")
     where = offline_locations(cache)
     prepare_keras_home(mirror, where["KERAS_HOME"])
+    prepare_ipython_dir(mirror, where["IPYTHONDIR"])
     for asset in load_catalog():
         if asset.kind == "datasets":
             prepare_tfds_dataset(mirror, where["TFDS_DATA_DIR"], asset)
@@ -57,8 +60,9 @@ def notebook_environment(profile: str | None = None) -> dict[str, str]:
     env.update(prepare())
     if profile:
         env["COURSE_PROFILE"] = profile
-    # Notebook kernels should not inherit a half-set matplotlib GUI backend.
-    env.setdefault("MPLBACKEND", "Agg")
+    # Kernels draw with matplotlib's inline backend, so plots land in the notebook and its feedback;
+    # an inherited MPLBACKEND (e.g. Agg) would silently drop them.
+    env.pop("MPLBACKEND", None)
     return env
 
 
@@ -83,10 +87,14 @@ def status(mirror: Path | None = None, cache: Path | None = None) -> list[Status
         if asset.status == "missing":
             rows.append(StatusRow(name, "missing", asset.note))
             continue
-        if asset.kind == "weights":
+        if asset.kind in ("weights", "files"):
             present = asset.mirror in manifest and (mirror / asset.mirror).is_file()
-            linked = (where["KERAS_HOME"] / "models" / asset.fields["file"]).exists()
-            state = "corrupt" if not present else ("ready" if linked else "not prepared")
+            if asset.kind == "files" and "md5" in asset.fields:
+                linked = (where["IPYTHONDIR"] / "profile_default" / "startup").is_dir()
+            else:
+                subdir = "models" if asset.kind == "weights" else "datasets"
+                linked = (where["KERAS_HOME"] / subdir / asset.fields["file"]).exists()
+            state = "missing from mirror" if not present else ("ready" if linked else "not prepared")
         elif asset.kind == "datasets":
             state = "ready" if is_prepared(mirror, where["TFDS_DATA_DIR"], asset) else "not prepared"
         else:

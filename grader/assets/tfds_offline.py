@@ -49,6 +49,8 @@ def _offline_builder_class(asset: Asset, files_by_split: dict[str, list[Path]]):
 
     class OfflineBuilder(official, skip_registration=True):
         name = asset.fields["tfds_name"]
+        # Read descriptions and citations from the official builder's own folder.
+        pkg_dir_path = official._get_pkg_dir_path()
 
         def _split_generators(self, dl_manager):
             return {split: self._generate_local(files) for split, files in files_by_split.items()}

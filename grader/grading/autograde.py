@@ -50,6 +50,7 @@ def collect(course: CourseDir, assignment: str, files: list[Path]) -> tuple[list
     archive.mkdir(parents=True)
     rejected_dir = course.root / "rejected" / assignment
     students, rejects = [], []
+    expected_names = {p.name for p in course.release(assignment).glob("*.ipynb")}
     for path in files:
         match = re.match(NAMED_REGEXP, "/" + path.name)
         if not match:
@@ -59,6 +60,13 @@ def collect(course: CourseDir, assignment: str, files: list[Path]) -> tuple[list
                                             f"file name {path.name!r} does not match <student>__<notebook>.ipynb"))
             continue
         student = match["student_id"]
+        if match["file_id"] not in expected_names:
+            rejected_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, rejected_dir / path.name)
+            rejects.append(SubmissionResult(student, assignment, MALFORMED,
+                                            f"{match['file_id']!r} is not a notebook of this assignment "
+                                            f"(expected {', '.join(sorted(expected_names))})"))
+            continue
         try:
             read_ipynb(path)
         except NotebookError as error:

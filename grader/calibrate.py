@@ -1,0 +1,133 @@
+"""`course calibrate`: run each solution in the CPU profile with several seeds and collect its METRIC
+lines, so that every graded threshold can be set below the worst seed with a margin.
+
+Notebooks print `METRIC name=value` in their hidden tests; the test cell that prints a metric also
+holds its threshold (`_THRESHOLD = ...`). Results go to data/calibration.csv; `tests/` checks every
+threshold against them.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbclient import NotebookClient
+from tqdm import tqdm
+
+from grader import paths
+from grader.assets.environment import notebook_environment
+from grader.notebooks import read_source
+
+CALIBRATION_FILE = paths.DATA_DIR / "calibration.csv"
+METRIC = re.compile(r"^METRIC ([\w.]+)=([-+0-9.eE]+)$", re.MULTILINE)
+THRESHOLD = re.compile(r"^_THRESHOLD = ([0-9.]+)$", re.MULTILINE)
+NOT_MEASURED = re.compile(r"^NOT MEASURED:(.*)$", re.MULTILINE)
+
+
+@dataclass
+class Run:
+    notebook: str
+    seed: int
+    seconds: float
+    metrics: dict[str, float]
+    errors: list[str]
+    not_measured: dict[str, str]
+
+
+def thresholds(name: str) -> dict[str, float]:
+    """metric name -> the threshold asserted in the same test cell of the solution (the cell's first
+    METRIC line is the thresholded one; later ones are informative)."""
+    found = {}
+    for cell in read_source(paths.SOLUTIONS_DIR / f"{name}.py").cells:
+        limit = THRESHOLD.search(cell.source)
+        metric = re.search(r"METRIC (\w+)=", cell.source)
+        if limit and metric:
+            found[metric.group(1)] = float(limit.group(1))
+    return found
+
+
+def run_once(name: str, seed: int, env: dict[str, str]) -> Run:
+    """Execute the solution `name` with COURSE_SEED=seed in a scratch folder and read its metrics."""
+    import os
+
+    nb = read_source(paths.SOLUTIONS_DIR / f"{name}.py")
+    saved = dict(os.environ)
+    os.environ.update(env)
+    os.environ["COURSE_SEED"] = str(seed)
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                                    resources={"metadata": {"path": scratch}})
+            client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    seconds = time.perf_counter() - started
+    text, errors, not_measured = [], [], {}
+    for cell in nb.cells:
+        cell_text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        text.append(cell_text)
+        skipped = NOT_MEASURED.search(cell_text)
+        metric = re.search(r"METRIC (\w+)=", cell.source)
+        if skipped and metric:
+            not_measured[metric.group(1)] = skipped.group(1).strip()
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors.append(f"{cell.get('id')}: {output.get('ename')}: {output.get('evalue', '')[:200]}")
+    metrics = {m: float(v) for m, v in METRIC.findall("".join(text))}
+    return Run(name, seed, seconds, metrics, errors, not_measured)
+
+
+def calibrate(names: list[str], seeds: list[int], out: Path = CALIBRATION_FILE) -> list[Run]:
+    env = notebook_environment(profile="cpu")
+    runs = []
+    for name in names:
+        for seed in tqdm(seeds, desc=f"calibrate {name}", unit="seed"):
+            runs.append(run_once(name, seed, env))
+    keep = []
+    if out.exists():  # keep other notebooks' rows when calibrating only some
+        with open(out, newline="") as f:
+            keep = [row for row in csv.DictReader(f) if row["notebook"] not in names]
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["notebook", "seed", "metric", "value", "seconds", "note"])
+        writer.writeheader()
+        writer.writerows({**row, "note": row.get("note") or ""} for row in keep)
+        for run in runs:
+            common = {"notebook": run.notebook, "seed": run.seed, "seconds": f"{run.seconds:.1f}"}
+            for metric, value in sorted(run.metrics.items()):
+                writer.writerow({**common, "metric": metric, "value": f"{value:.4f}", "note": ""})
+            for metric, reason in sorted(run.not_measured.items()):
+                writer.writerow({**common, "metric": metric, "value": "", "note": f"NOT MEASURED: {reason}"})
+    return runs
+
+
+def summary(path: Path = CALIBRATION_FILE) -> str:
+    """A markdown table: per notebook and metric, min/mean/max over seeds and the threshold."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["notebook"], row["metric"]), []).append(row)
+    lines = ["| notebook | metric | seeds | min | mean | max | threshold | s / run (mean) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (notebook, metric), group in sorted(groups.items()):
+        values = [float(r["value"]) for r in group if r["value"]]
+        seconds = [float(r["seconds"]) for r in group]
+        limit = thresholds(notebook).get(metric)
+        if not values:
+            lines.append(f"| {notebook} | {metric} | {len(group)} | not measured here | | | {limit} | "
+                         f"{sum(seconds) / len(seconds):.0f} |")
+            continue
+        lines.append(f"| {notebook} | {metric} | {len(values)} | {min(values):.3f} | {sum(values) / len(values):.3f} "
+                     f"| {max(values):.3f} | {'-' if limit is None else limit} | {sum(seconds) / len(seconds):.0f} |")
+    return "\n".join(lines)
+
+
+def errors_report(runs: list[Run]) -> list[str]:
+    return [f"{r.notebook} seed {r.seed}: {e}" for r in runs for e in r.errors if "NOT MEASURED" not in e]
+

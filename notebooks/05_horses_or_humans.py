@@ -1,0 +1,234 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Assignment: horses or humans
+#
+# This notebook is graded. It follows the well-known course assignment that cuts a pretrained
+# InceptionV3 at its `mixed7` layer; here the base is **MobileNetV2**, cut at the named layer
+# `block_15_add`, two blocks below its top. Cutting below the top drops the most ImageNet-specific
+# layers and keeps the ones that describe shapes and textures; the smaller network trains fast on a
+# laptop, and its ImageNet weights are available wherever this course runs.
+#
+# You will:
+# 1. load `horses_or_humans` with TFDS (a train and a test split),
+# 2. cut a pretrained base at a named layer and freeze every one of its layers,
+# 3. add augmentation layers and a Dense + Dropout head with one sigmoid unit,
+# 4. write a callback that stops training once a target accuracy is reached,
+# 5. train, plot, save.
+#
+# Run the visible tests as you go; more tests run when your notebook is graded.
+
+# %% [markdown]
+# ## Setup
+#
+# A fixed seed makes your run and the grader's run of your notebook shuffle and initialise alike.
+
+# %%
+import os
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+SEED = int(os.environ.get("COURSE_SEED", "42"))
+keras.utils.set_random_seed(SEED)
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| seed", SEED)
+
+# %% [markdown]
+# As in the other notebooks, the `cpu` profile is sized for a laptop and the `full` profile for a
+# Colab GPU (`COURSE_PROFILE` overrides the choice made from the hardware).
+
+# %%
+PROFILES = {
+    "cpu": {"image_size": 160, "batch_size": 32, "max_epochs": 8, "target_accuracy": 0.97},
+    "full": {"image_size": 160, "batch_size": 32, "max_epochs": 20, "target_accuracy": 0.999},
+}
+PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")
+if PROFILE not in PROFILES:
+    raise ValueError(f"COURSE_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}")
+CONFIG = PROFILES[PROFILE]
+IMG_SIZE = CONFIG["image_size"]
+IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
+print(f"profile: {PROFILE} -> {CONFIG}")
+
+# %% [markdown]
+# ## 1. Data
+#
+# The dataset comes with its own `train` and `test` splits; the test photos are only used to
+# validate. Every photo is 300x300; we resize to `IMG_SIZE` and keep pixel values 0-255, because
+# the model does its own preprocessing.
+
+# %%
+(raw_train, raw_test), info = tfds.load(
+    "horses_or_humans", split=["train", "test"], as_supervised=True, with_info=True
+)
+label_names = info.features["label"].names
+print("classes:", label_names, "| train:", info.splits["train"].num_examples, "| test:", info.splits["test"].num_examples)
+
+
+def batches(dataset, shuffle):
+    resize = lambda image, label: (tf.image.resize(tf.cast(image, tf.float32), (IMG_SIZE, IMG_SIZE)), label)  # noqa: E731
+    dataset = dataset.map(resize, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    if shuffle:
+        dataset = dataset.shuffle(1024, seed=SEED)
+    return dataset.batch(CONFIG["batch_size"]).prefetch(tf.data.AUTOTUNE)
+
+
+train_batches = batches(raw_train, shuffle=True)
+test_batches = batches(raw_test, shuffle=False)
+
+# %% [markdown]
+# A few training photos: computer-generated horses and humans in many poses.
+
+# %%
+images, labels = next(iter(train_batches))
+plt.figure(figsize=(12, 3))
+for i in range(6):
+    plt.subplot(1, 6, i + 1)
+    plt.imshow(images[i].numpy().astype("uint8"))
+    plt.title(label_names[int(labels[i])])
+    plt.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## 2. Cut a pretrained base at a named layer
+#
+# Load `keras.applications.MobileNetV2` with ImageNet weights and no top for `IMG_SHAPE`, then build
+# `feature_extractor`, a model from the base's input to the output of the layer named `CUT_LAYER`.
+#
+# **Your task:** create `feature_extractor` and freeze **every** one of its layers.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "995df7bd7c783d1cd0da0a535a2ee12c", "grade": false, "grade_id": "cut_base", "locked": false, "schema_version": 3, "solution": true, "task": false}
+CUT_LAYER = "block_15_add"
+# YOUR CODE HERE
+raise NotImplementedError()
+print("cut at", feature_extractor.layers[-1].name, "->", feature_extractor.output_shape)
+
+# %% [markdown]
+# The cut must end at `CUT_LAYER` (at 160 px its output is 5x5 with 160 channels).
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "227b3c898f26ddf1475b5a3b16b01694", "grade": true, "grade_id": "test_cut_layer", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert feature_extractor.layers[-1].name == CUT_LAYER, f"the base must end at {CUT_LAYER}"
+assert feature_extractor.output_shape == (None, IMG_SIZE // 32, IMG_SIZE // 32, 160), feature_extractor.output_shape
+print("cut layer: OK")
+
+# %% [markdown]
+# No layer of the base may train.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "84bf6236a2e7edbe5ee903570ca48772", "grade": true, "grade_id": "test_base_frozen", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+_still_trainable = [layer.name for layer in feature_extractor.layers if layer.trainable and layer.weights]
+assert not _still_trainable, f"these base layers can still train: {_still_trainable[:5]}"
+assert not feature_extractor.trainable_weights
+print("base frozen: OK")
+
+# %% [markdown]
+# ## 3. Augmentation and the head
+#
+# Random flips, rotations and zooms show the model a slightly different photo in every epoch, which
+# is the classic cure for a small training set. These layers act only while training.
+#
+# **Your task:** build `model`: raw photos -> `augment` -> MobileNetV2's `preprocess_input` ->
+# `feature_extractor` -> `GlobalAveragePooling2D` -> `Dense(128, relu)` -> `Dropout(0.2)` ->
+# `Dense(1, sigmoid)`. Compile it with Adam, binary cross-entropy and `"accuracy"`.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "7c3e9dc61ccfe055db1b5f3a5122b7a8", "grade": false, "grade_id": "head", "locked": false, "schema_version": 3, "solution": true, "task": false}
+augment = keras.Sequential(
+    [keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1), keras.layers.RandomZoom(0.1)],
+    name="augment",
+)
+# YOUR CODE HERE
+raise NotImplementedError()
+model.summary()
+
+# %% [markdown]
+# One sigmoid unit, trained with binary cross-entropy:
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "1456c201bd7e5d34c040670b3d4ce9ff", "grade": true, "grade_id": "test_head", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert model.output_shape == (None, 1), f"expected (None, 1), got {model.output_shape}"
+assert model.layers[-1].activation.__name__ == "sigmoid", "the last layer needs a sigmoid"
+_loss = model.loss if isinstance(model.loss, str) else getattr(model.loss, "name", "")
+assert "binary_crossentropy" in _loss, f"use binary cross-entropy, got {model.loss}"
+print("head: OK")
+
+# %% [markdown]
+# ## 4. Stop at a target accuracy
+#
+# Training longer than needed wastes time. A Keras callback sees the metrics at the end of each
+# epoch and can stop training.
+#
+# **Your task:** complete `StopAtAccuracy`: at the end of an epoch, if the training `accuracy`
+# in `logs` is at or above `self.target`, print a message and set `self.model.stop_training = True`.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "b818689452a9d1dfbb743ac660722bd2", "grade": false, "grade_id": "callback", "locked": false, "schema_version": 3, "solution": true, "task": false}
+class StopAtAccuracy(keras.callbacks.Callback):
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+# %% [markdown]
+# ## 5. Train
+#
+# At most `max_epochs`; the callback usually stops earlier.
+
+# %% tags=["training"]
+history = model.fit(
+    train_batches,
+    validation_data=test_batches,
+    epochs=CONFIG["max_epochs"],
+    callbacks=[StopAtAccuracy(CONFIG["target_accuracy"])],
+)
+
+# %% [markdown]
+# Training and validation curves side by side; the dashed line is the target.
+
+# %%
+fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+epochs_axis = np.arange(1, len(history.history["loss"]) + 1)
+ax_acc.plot(epochs_axis, history.history["accuracy"], "-o", label="training")
+ax_acc.plot(epochs_axis, history.history["val_accuracy"], "--o", label="validation (test split)")
+ax_acc.axhline(CONFIG["target_accuracy"], color="gray", linestyle=":", label="target")
+ax_loss.plot(epochs_axis, history.history["loss"], "-o", label="training")
+ax_loss.plot(epochs_axis, history.history["val_loss"], "--o", label="validation")
+ax_acc.set(title="Accuracy", xlabel="epoch")
+ax_loss.set(title="Loss", xlabel="epoch")
+ax_acc.legend()
+ax_loss.legend()
+plt.show()
+
+# %% [markdown]
+# ## 6. Save
+#
+# The grader loads `horses_or_humans.keras` in a separate process; it takes raw 0-255 photos of
+# `IMG_SIZE` pixels.
+
+# %%
+model.save("horses_or_humans.keras")
+print("saved horses_or_humans.keras")
+
+# %% [markdown]
+# ## 7. Grading checks
+#
+# These run when your notebook is graded. First: the callback stops at the target and not before.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "cb5ce26fc330faf394e55a94e1f45108", "grade": true, "grade_id": "test_callback", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: StopAtAccuracy stops exactly when the target is reached.
+
+# %% [markdown]
+# Last: accuracy on the test split, measured on the saved model.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "a33db367e8bb6eca891b5e9ea6a15c46", "grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: the saved model reaches the validation threshold on the test split.

@@ -1,0 +1,394 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Fine-tuning: unfreeze the top of MobileNetV2
+#
+# In notebook 01 the pretrained MobileNetV2 stayed frozen and only a small head learned. The top
+# layers of the base, though, compute features tuned to ImageNet's 1000 classes rather than to
+# cats and dogs. **Fine-tuning** unfreezes those top layers and trains them a little, with a very
+# small learning rate, so they adapt to the new task without forgetting what they know.
+#
+# You will:
+# 1. rebuild notebook 01's feature-extraction model and train its head (phase 1),
+# 2. unfreeze the top blocks of the base while keeping batch normalization frozen,
+# 3. recompile with a much lower learning rate and add data augmentation,
+# 4. continue training (phase 2) and compare the two phases.
+#
+# Cells marked with a grade (tests) check your work; run them as you go.
+
+# %% [markdown]
+# ## Setup
+#
+# Imports first, then one seed for Python, NumPy and TensorFlow so that every run (and every
+# grading run) shuffles, augments and initialises the same way.
+
+# %%
+import os
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+SEED = int(os.environ.get("COURSE_SEED", "42"))
+keras.utils.set_random_seed(SEED)
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| TFDS", tfds.__version__, "| seed", SEED)
+
+# %% [markdown]
+# A *profile* sets how much data and how many epochs to use: `cpu` is short enough for a laptop or
+# CI, `full` is the complete lesson on a GPU. It is picked from the hardware; set
+# `COURSE_PROFILE=cpu` or `full` to override. Each phase has its own number of epochs.
+
+# %%
+PROFILES = {
+    # max_* cap the number of images per split (None: use them all).
+    "cpu": {"image_size": 160, "batch_size": 32, "head_epochs": 3, "fine_tune_epochs": 3,
+            "max_train": 2000, "max_validation": 500},
+    "full": {"image_size": 160, "batch_size": 32, "head_epochs": 10, "fine_tune_epochs": 10,
+             "max_train": None, "max_validation": None},
+}
+PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")
+if PROFILE not in PROFILES:
+    raise ValueError(f"COURSE_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}")
+CONFIG = PROFILES[PROFILE]
+IMG_SIZE = CONFIG["image_size"]
+IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
+print(f"profile: {PROFILE} -> {CONFIG}")
+
+# %% [markdown]
+# ## 1. Data: the same as notebook 01
+#
+# `cats_vs_dogs` from TFDS, the first 80% of its `train` split to train on and the rest to
+# validate on, as `(image, label)` pairs.
+
+# %%
+(raw_train, raw_validation), info = tfds.load(
+    "cats_vs_dogs",
+    split=["train[:80%]", "train[80%:]"],
+    as_supervised=True,
+    with_info=True,
+)
+label_names = info.features["label"].names
+print("classes:", label_names, "| examples in the dataset:", info.splits["train"].num_examples)
+
+# %% [markdown]
+# The pipeline resizes every photo to `IMG_SIZE` and keeps pixels in 0-255 (the model scales them
+# itself). `cache()` keeps the resized images in memory, so from the second epoch on no photo is
+# decoded again.
+
+# %%
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def resize(image, label):
+    return tf.image.resize(tf.cast(image, tf.float32), (IMG_SIZE, IMG_SIZE)), label
+
+
+def make_batches(dataset, limit, shuffle):
+    if limit is not None:
+        dataset = dataset.take(limit)
+    dataset = dataset.map(resize, num_parallel_calls=AUTOTUNE).cache()
+    if shuffle:
+        dataset = dataset.shuffle(1000, seed=SEED)
+    return dataset.batch(CONFIG["batch_size"]).prefetch(AUTOTUNE)
+
+
+train_batches = make_batches(raw_train, CONFIG["max_train"], shuffle=True)
+validation_batches = make_batches(raw_validation, CONFIG["max_validation"], shuffle=False)
+image_batch, label_batch = next(iter(train_batches))
+print("one batch:", image_batch.shape, label_batch.shape)
+
+# %% [markdown]
+# ## 2. Phase 1: the feature-extraction model of notebook 01
+#
+# A frozen MobileNetV2 with ImageNet weights, without its ImageNet classifier. Fine-tuning always
+# starts from here: a new head on a frozen base must be trained first, otherwise the large
+# gradients of a randomly initialised head would wreck the pretrained features once they are
+# unfrozen.
+
+# %%
+base_model = keras.applications.MobileNetV2(input_shape=IMG_SHAPE, include_top=False, weights="imagenet")
+base_model.trainable = False
+print("base:", base_model.name, "with", len(base_model.layers), "layers")
+
+# %% [markdown]
+# The same model as in 01: MobileNetV2's `preprocess_input` (0-255 to [-1, 1]), the base, global
+# average pooling, dropout and one sigmoid unit giving the probability of "dog".
+
+# %%
+inputs = keras.Input(shape=IMG_SHAPE)
+x = keras.applications.mobilenet_v2.preprocess_input(inputs)
+x = base_model(x)
+x = keras.layers.GlobalAveragePooling2D()(x)
+x = keras.layers.Dropout(0.2)(x)
+outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+model = keras.Model(inputs, outputs)
+print("trainable weights (the head only):", [w.path for w in model.trainable_weights])
+
+# %% [markdown]
+# Adam at its usual learning rate suits a freshly initialised head. We keep the rate in a
+# variable: phase 2 must use a much smaller one.
+
+# %% tags=["training"]
+HEAD_LEARNING_RATE = 1e-3
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=HEAD_LEARNING_RATE),
+    loss=keras.losses.BinaryCrossentropy(),
+    metrics=["accuracy"],
+)
+history = model.fit(train_batches, epochs=CONFIG["head_epochs"], validation_data=validation_batches)
+
+# %% [markdown]
+# We record the frozen model's validation accuracy: fine-tuning has to do at least as well.
+
+# %%
+frozen_accuracy = float(history.history["val_accuracy"][-1])
+print(f"phase 1 (frozen base): validation accuracy {frozen_accuracy:.3f}")
+
+# %% [markdown]
+# ## 3. Which base we fine-tune, and why batch normalization stays frozen
+#
+# We fine-tune the MobileNetV2 we just used: its last blocks (from `block_13_expand` on) turn
+# generic shapes into ImageNet-specific parts, so they are the ones worth adapting; the early
+# layers detect edges and textures that suit any photo and stay frozen.
+#
+# The **BatchNormalization** layers stay frozen too. A frozen BN layer runs in inference mode: it
+# normalises with its stored ImageNet statistics instead of the statistics of each small batch,
+# and it does not update them. Training BN layers on batches of 32 cats and dogs would replace
+# those statistics and undo much of what the pretrained layers above them learned. In Keras 3, what
+# reliably keeps a BN layer in inference mode during `fit` is that the layer itself is not trainable
+# (a `training=False` argument on the enclosing base is not enough), so we set `trainable = False`
+# on each BN layer explicitly.
+#
+# Online, `weights="imagenet"` gives the official Keras weights. The course's offline mirror holds
+# a stand-in MobileNetV2 whose batch normalization is *folded into the convolutions*: each BN layer
+# is an identity that carries the folded bias. That is one more reason to keep BN frozen: its
+# "statistics" are not statistics at all, and training it would not start from real ones.
+
+# %%
+FINE_TUNE_AT = "block_13_expand"
+fine_tune_index = [layer.name for layer in base_model.layers].index(FINE_TUNE_AT)
+print(f"{FINE_TUNE_AT} is layer {fine_tune_index} of {len(base_model.layers)}")
+
+# %% [markdown]
+# **Your task:** make the base trainable from layer `fine_tune_index` (`FINE_TUNE_AT`) on, keep
+# every layer before it frozen, and keep *every* `keras.layers.BatchNormalization` layer of the base
+# frozen. Hint: `base_model.trainable = True` makes all its layers trainable; then freeze the ones
+# that must stay fixed.
+
+# %% nbgrader={"grade": false, "grade_id": "unfreeze", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+base_model.trainable = True
+for layer in base_model.layers[:fine_tune_index]:
+    layer.trainable = False
+for layer in base_model.layers:
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False
+### END SOLUTION
+trainable_layers = [layer.name for layer in base_model.layers if layer.trainable_weights]
+print(len(trainable_layers), "trainable layers in the base:", trainable_layers)
+
+# %% [markdown]
+# This test checks that exactly the convolutions from `FINE_TUNE_AT` on can be trained: 13 layers
+# (expand, depthwise and project of blocks 13-16, and the last 1x1 convolution `Conv_1`).
+
+# %% nbgrader={"grade": true, "grade_id": "test_trainable_layers", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+_expected = [
+    layer.name for layer in base_model.layers[fine_tune_index:]
+    if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
+]
+_trainable = [layer.name for layer in base_model.layers if layer.trainable_weights]
+assert _trainable == _expected, f"trainable layers should be {_expected}, got {_trainable}"
+assert len(_trainable) == 13 and _trainable[0] == "block_13_expand" and _trainable[-1] == "Conv_1", _trainable
+assert not any(layer.trainable_weights for layer in base_model.layers[:fine_tune_index]), "layers below are unfrozen"
+print("trainable layers: OK")
+
+# %% [markdown]
+# And that no batch-normalization layer of the base is trainable.
+
+# %% nbgrader={"grade": true, "grade_id": "test_batchnorm_frozen", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+_bn_layers = [layer for layer in base_model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+assert _bn_layers, "the base should contain BatchNormalization layers"
+_trainable_bn = [layer.name for layer in _bn_layers if layer.trainable]
+assert not _trainable_bn, f"these BatchNormalization layers are trainable: {_trainable_bn}"
+print(f"all {len(_bn_layers)} BatchNormalization layers frozen: OK")
+
+# %% [markdown]
+# ## 4. Recompile with a low learning rate
+#
+# Changes to `trainable` take effect when the model is compiled again. The unfrozen layers already hold good
+# weights, so phase 2 takes small steps: a learning rate 10 to 100 times lower than phase 1's.
+#
+# **Your task:** recompile `model` with Adam at a learning rate 10x-100x lower than
+# `HEAD_LEARNING_RATE`, the same loss and the `"accuracy"` metric. Store the rate in
+# `FINE_TUNE_LEARNING_RATE`.
+
+# %% nbgrader={"grade": false, "grade_id": "recompile", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+FINE_TUNE_LEARNING_RATE = HEAD_LEARNING_RATE / 100
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=FINE_TUNE_LEARNING_RATE),
+    loss=keras.losses.BinaryCrossentropy(),
+    metrics=["accuracy"],
+)
+### END SOLUTION
+print("trainable weights now:", len(model.trainable_weights))
+
+# %% [markdown]
+# The test reads the rate from the compiled optimizer itself.
+
+# %% nbgrader={"grade": true, "grade_id": "test_learning_rate", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+assert np.isclose(_lr, FINE_TUNE_LEARNING_RATE), f"the optimizer uses {_lr}, not FINE_TUNE_LEARNING_RATE"
+# The optimizer stores the rate as float32, so allow for rounding at both ends of the range.
+_ratio = HEAD_LEARNING_RATE / _lr
+assert 10 * 0.999 <= _ratio <= 100 * 1.001, (
+    f"learning rate {_lr:g} is {_ratio:.1f}x lower than {HEAD_LEARNING_RATE:g}: make it 10x-100x lower"
+)
+print(f"learning rate {_lr:g} ({_ratio:.0f}x lower): OK")
+
+# %% [markdown]
+# ## 5. Data augmentation
+#
+# With more weights to train, the model can memorise the training photos more easily. Random
+# flips and small rotations show it a slightly different photo every epoch. They run in the
+# pipeline *after* `cache()`, so each epoch gets fresh random versions of the cached images.
+#
+# **Your task:** build `augmentation`, a `keras.Sequential` of a horizontal `RandomFlip` and a small
+# `RandomRotation` (at most 0.1 of a full turn), both seeded with `SEED`.
+
+# %% nbgrader={"grade": false, "grade_id": "augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+augmentation = keras.Sequential([
+    keras.layers.RandomFlip("horizontal", seed=SEED),
+    keras.layers.RandomRotation(0.05, seed=SEED),
+])
+### END SOLUTION
+augmented_train_batches = train_batches.map(
+    lambda images, labels: (augmentation(images, training=True), labels), num_parallel_calls=AUTOTUNE
+).prefetch(AUTOTUNE)
+
+# %% [markdown]
+# One photo, augmented nine times: still clearly the same animal.
+
+# %%
+plt.figure(figsize=(7, 7))
+for i in range(9):
+    plt.subplot(3, 3, i + 1)
+    plt.imshow(augmentation(image_batch[:1], training=True)[0].numpy().astype("uint8"))
+    plt.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 6. Phase 2: fine-tune
+#
+# We keep copies of the weights that must not move (every frozen layer, BN included): the grader
+# checks them afterwards. `initial_epoch` continues the epoch count of phase 1, so both histories
+# share one axis.
+
+# %% tags=["training"]
+frozen_weights_before = {
+    layer.name: [w.copy() for w in layer.get_weights()]
+    for layer in base_model.layers if layer.weights and not layer.trainable_weights
+}
+total_epochs = len(history.epoch) + CONFIG["fine_tune_epochs"]
+history_fine = model.fit(
+    augmented_train_batches,
+    epochs=total_epochs,
+    initial_epoch=len(history.epoch),
+    validation_data=validation_batches,
+)
+
+# %% [markdown]
+# Both phases on one plot; the vertical line marks where fine-tuning starts. The lower learning
+# rate shows as a gentle continuation rather than a jump.
+
+# %%
+switch = len(history.epoch)
+fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+for key, style in (("", "-o"), ("val_", "--o")):
+    label = "validation" if key else "training"
+    accuracy = history.history[key + "accuracy"] + history_fine.history[key + "accuracy"]
+    loss = history.history[key + "loss"] + history_fine.history[key + "loss"]
+    epochs_axis = range(1, len(loss) + 1)
+    ax_acc.plot(epochs_axis, accuracy, style, label=label)
+    ax_loss.plot(epochs_axis, loss, style, label=label)
+for ax in (ax_acc, ax_loss):
+    ax.axvline(switch + 0.5, color="gray", linestyle=":", label="start fine-tuning")
+    ax.set(xlabel="epoch")
+    ax.legend()
+ax_acc.set(title="Accuracy")
+ax_loss.set(title="Loss (binary cross-entropy)")
+plt.show()
+
+# %% [markdown]
+# The validation accuracy after fine-tuning, next to the frozen model's.
+
+# %%
+fine_tuned_accuracy = float(history_fine.history["val_accuracy"][-1])
+print(f"frozen base: {frozen_accuracy:.3f} | fine-tuned: {fine_tuned_accuracy:.3f}")
+
+# %% [markdown]
+# ## 7. Save the model
+#
+# The `.keras` file holds the whole fine-tuned model, preprocessing included: it takes raw RGB
+# photos (0-255) resized to `IMG_SIZE`. Augmentation lives in the pipeline, so it is not saved.
+
+# %%
+MODEL_PATH = "fine_tuned.keras"
+model.save(MODEL_PATH)
+print("saved", MODEL_PATH, f"({os.path.getsize(MODEL_PATH) / 1e6:.1f} MB)")
+
+# %% [markdown]
+# ## 8. Grading checks
+#
+# These run at grading time. First: phase 2 left every frozen layer, batch normalization included,
+# exactly as it was (a BN layer running in training mode would have updated its statistics).
+
+# %% nbgrader={"grade": true, "grade_id": "test_frozen_weights_unchanged", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: frozen layers (BN included) are byte-for-byte unchanged by fine-tuning.
+### BEGIN HIDDEN TESTS
+_bn_names = {layer.name for layer in base_model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+assert _bn_names <= set(frozen_weights_before), "some BatchNormalization layers were trainable during phase 2"
+_moved = []
+for _layer in base_model.layers:
+    _before = frozen_weights_before.get(_layer.name)
+    if _before is not None and not all(
+        np.array_equal(a, b) for a, b in zip(_layer.get_weights(), _before, strict=True)
+    ):
+        _moved.append(_layer.name)
+assert not _moved, f"fine-tuning changed frozen layers: {_moved[:5]}"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Last: fine-tuning did not make the model worse than the frozen base on the validation photos.
+
+# %% nbgrader={"grade": true, "grade_id": "test_fine_tuned_accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: fine-tuned validation accuracy is not below the frozen model's.
+### BEGIN HIDDEN TESTS
+_TOLERANCE = 0.01
+_correct = _total = 0
+for _images, _labels in validation_batches:
+    _predicted = (model.predict(_images, verbose=0)[:, 0] > 0.5).astype(int)
+    _correct += int((_predicted == _labels.numpy()).sum())
+    _total += len(_predicted)
+_accuracy = _correct / _total
+print(f"METRIC frozen_val_accuracy={frozen_accuracy:.4f}")
+print(f"METRIC fine_tuned_val_accuracy={_accuracy:.4f}")
+assert _accuracy >= frozen_accuracy - _TOLERANCE, (
+    f"fine-tuned validation accuracy {_accuracy:.3f} is below the frozen model's {frozen_accuracy:.3f}"
+)
+### END HIDDEN TESTS
