@@ -17,11 +17,14 @@ from grader.release.build import assignments, release
 
 def grade_examples(
     course: CourseDir, build: Path, only: list[str] | None = None
-) -> tuple[list[GradeRow], dict[str, dict[str, float]]]:
-    """Autograde every example submission of the released assignments; rows and expected points."""
+) -> tuple[list[GradeRow], dict[str, dict[str, dict[str, float]]]]:
+    """Autograde every example submission of the released assignments.
+
+    Returns the grade rows and the expected points, as expected[assignment][student][test].
+    """
     env = notebook_environment()
     results: list[SubmissionResult] = []
-    expected: dict[str, dict[str, float]] = {}
+    expected: dict[str, dict[str, dict[str, float]]] = {}
     for assignment in only or assignments():
         examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
         if not examples:
@@ -31,7 +34,7 @@ def grade_examples(
             path = build / "handed_in" / assignment / f"{example.student}__{assignment}.ipynb"
             write_ipynb(example.notebook, path)
             files.append(path)
-            expected[example.student] = example.expected
+            expected.setdefault(assignment, {})[example.student] = example.expected
         results += autograde(course, assignment, files, env, roster=[e.student for e in examples])
     return grade_rows(course, results), expected
 
@@ -47,10 +50,15 @@ def roundtrip(build: Path | None = None, only: list[str] | None = None) -> bool:
     rows, expected = grade_examples(course, build, only)
     write_csv(rows, build / "grades.csv")
     export_grades(course, build / "nbgrader_grades.csv")
-    print()
-    print(format_table(rows, expected))
+    for assignment, wanted in expected.items():
+        print(f"\n{assignment}")
+        print(format_table([row for row in rows if row.assignment == assignment], wanted))
     print()
     print(f"per-test grades: {build / 'grades.csv'}")
     print(f"nbgrader export: {build / 'nbgrader_grades.csv'}")
     print(f"feedback:        {course.root / 'feedback'}")
-    return all(matches(row, expected[row.student]) for row in rows if row.student in expected)
+    return all(
+        matches(row, expected[row.assignment][row.student])
+        for row in rows
+        if row.student in expected.get(row.assignment, {})
+    )
