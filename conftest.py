@@ -2,9 +2,10 @@
 so the offline asset settings (KERAS_HOME, TFDS_DATA_DIR, TFHUB_CACHE_DIR) are put there once."""
 
 import os
-import re
 
 import pytest
+
+from grader.markers import not_measured_reason
 
 
 def pytest_configure(config):
@@ -20,9 +21,6 @@ def pytest_configure(config):
 # A notebook check that cannot run here (no offline copy of some weights, no GPU) prints
 # "NOT MEASURED: <reason>" and raises. nbval would report that as a failure; the report shows it
 # as skipped with the reason instead. The marker without a reason stays a failure.
-NOT_MEASURED = re.compile(r"^NOT MEASURED:(.*)$", re.MULTILINE)
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -30,11 +28,9 @@ def pytest_runtest_makereport(item, call):
     outputs = getattr(item, "test_outputs", None)
     if call.when != "call" or not outputs:
         return
-    text = "".join(out.get("text", "") for out in outputs if out.get("output_type") == "stream")
-    match = NOT_MEASURED.search(text)
-    if match is None:
+    reason = not_measured_reason(outputs)
+    if reason is None:
         return
-    reason = match.group(1).strip()
     if not reason:
         report.outcome = "failed"
         report.longrepr = f"{item.nodeid}: a check was skipped without a reason"

@@ -9,7 +9,6 @@ threshold against them.
 from __future__ import annotations
 
 import csv
-import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,12 +19,10 @@ from tqdm import tqdm
 
 from grader import paths
 from grader.assets.environment import notebook_environment
+from grader.markers import METRIC, THRESHOLD, not_measured_reason, stream_text, thresholded_metric
 from grader.notebooks import read_source
 
 CALIBRATION_FILE = paths.DATA_DIR / "calibration.csv"
-METRIC = re.compile(r"^METRIC ([\w.]+)=([-+0-9.eE]+)$", re.MULTILINE)
-THRESHOLD = re.compile(r"^_THRESHOLD = ([0-9.]+)$", re.MULTILINE)
-NOT_MEASURED = re.compile(r"^NOT MEASURED:(.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -44,38 +41,28 @@ def thresholds(name: str) -> dict[str, float]:
     found = {}
     for cell in read_source(paths.SOLUTIONS_DIR / f"{name}.py").cells:
         limit = THRESHOLD.search(cell.source)
-        metric = re.search(r"METRIC (\w+)=", cell.source)
+        metric = thresholded_metric(cell.source)
         if limit and metric:
-            found[metric.group(1)] = float(limit.group(1))
+            found[metric] = float(limit.group(1))
     return found
 
 
 def run_once(name: str, seed: int, env: dict[str, str]) -> Run:
     """Execute the solution `name` with COURSE_SEED=seed in a scratch folder and read its metrics."""
-    import os
-
     nb = read_source(paths.SOLUTIONS_DIR / f"{name}.py")
-    saved = dict(os.environ)
-    os.environ.update(env)
-    os.environ["COURSE_SEED"] = str(seed)
     started = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as scratch:
-            client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
-                                    resources={"metadata": {"path": scratch}})
-            client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with tempfile.TemporaryDirectory() as scratch:
+        client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": scratch}})
+        client.execute(env={**env, "COURSE_SEED": str(seed)})
     seconds = time.perf_counter() - started
     text, errors, not_measured = [], [], {}
     for cell in nb.cells:
-        cell_text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-        text.append(cell_text)
-        skipped = NOT_MEASURED.search(cell_text)
-        metric = re.search(r"METRIC (\w+)=", cell.source)
-        if skipped and metric:
-            not_measured[metric.group(1)] = skipped.group(1).strip()
+        text.append(stream_text(cell.get("outputs", [])))
+        reason = not_measured_reason(cell.get("outputs", []))
+        metric = thresholded_metric(cell.source)
+        if reason and metric:
+            not_measured[metric] = reason
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 errors.append(f"{cell.get('id')}: {output.get('ename')}: {output.get('evalue', '')[:200]}")

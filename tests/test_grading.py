@@ -10,7 +10,8 @@ from grader.assets.environment import notebook_environment
 from grader.course_dir import CourseDir
 from grader.grading.autograde import GRADED, MALFORMED, MISSING, autograde, collect
 from grader.grading.examples import apply_replacements, load_examples
-from grader.grading.report import format_table, grade_rows, matches, write_csv
+from grader.grading.report import format_table, grade_rows, matches, not_measured, write_csv
+from grader.markers import not_measured_reason
 from grader.notebooks import write_ipynb
 from grader.release.build import assignments, release
 
@@ -86,3 +87,18 @@ def test_examples_earn_their_expected_points(course, tmp_path, assignment):
     assert rows["xavier"].status == MALFORMED
     write_csv(list(rows.values()), tmp_path / "grades.csv")
     assert f"zoe_never_handed_in,{assignment},missing" in (tmp_path / "grades.csv").read_text()
+
+
+def test_not_measured_checks_are_named_with_their_reason(tmp_path):
+    """A graded cell that printed `NOT MEASURED: reason` shows as not measured; one without a reason does not."""
+    nb = nbformat.v4.new_notebook()
+    for grade_id, text in (("test_inception", "NOT MEASURED: no InceptionV3 weights here\n"),
+                           ("test_no_reason", "NOT MEASURED:\n"),
+                           ("test_measured", "METRIC val_accuracy=0.91\n")):
+        cell = nbformat.v4.new_code_cell("pass", outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)])
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id}
+        nb.cells.append(cell)
+    write_ipynb(nb, tmp_path / "graded.ipynb")
+    assert not_measured(tmp_path / "graded.ipynb") == {"test_inception": "no InceptionV3 weights here"}
+    assert not_measured_reason(nb.cells[1].outputs) == ""
+    assert not_measured_reason(nb.cells[2].outputs) is None

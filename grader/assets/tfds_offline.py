@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from grader.assets.catalog import Asset
@@ -73,8 +74,6 @@ def prepare_tfds_dataset(mirror: Path, data_dir: Path, asset: Asset) -> Path:
     """Write `asset` into `data_dir` from the mirror (once; reused while the mirror is unchanged)."""
     if is_prepared(mirror, data_dir, asset):
         return dataset_dir(data_dir, asset)
-    import shutil
-
     import tensorflow_datasets as tfds
 
     target = dataset_dir(data_dir, asset)

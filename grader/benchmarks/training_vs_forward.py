@@ -23,6 +23,7 @@ from nbclient import NotebookClient
 
 from grader import paths
 from grader.assets.environment import notebook_environment
+from grader.markers import stream_text
 from grader.notebooks import read_source
 
 _TIMER = """
@@ -72,7 +73,7 @@ def measure(name: str) -> tuple[float, float, int]:
                                 resources={"metadata": {"path": scratch}})
         client.execute()
     training = sum(_seconds(c) for c in nb.cells if "training" in c.metadata.get("tags", []))
-    floor_text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    floor_text = stream_text(nb.cells[-1].outputs)
     match = re.search(r"FLOOR seconds=([0-9.]+) images=(\d+)", floor_text)
     if not match or training == 0:
         raise RuntimeError(f"{name}: no timing (training cells tagged? floor output: {floor_text[-300:]!r})")

@@ -7,6 +7,7 @@ the report and never stops or touches the others.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -42,8 +43,6 @@ def collect(course: CourseDir, assignment: str, files: list[Path]) -> tuple[list
 
     Rejected files are kept under `rejected/` so that nothing a student handed in is lost.
     """
-    import re
-
     archive = course.archive(assignment)
     if archive.exists():
         shutil.rmtree(archive)
@@ -51,28 +50,26 @@ def collect(course: CourseDir, assignment: str, files: list[Path]) -> tuple[list
     rejected_dir = course.root / "rejected" / assignment
     students, rejects = [], []
     expected_names = {p.name for p in course.release(assignment).glob("*.ipynb")}
+
+    def reject(path: Path, student: str, reason: str) -> None:
+        rejected_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, rejected_dir / path.name)
+        rejects.append(SubmissionResult(student, assignment, MALFORMED, reason))
+
     for path in files:
         match = re.match(NAMED_REGEXP, "/" + path.name)
         if not match:
-            rejected_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, rejected_dir / path.name)
-            rejects.append(SubmissionResult(path.stem, assignment, MALFORMED,
-                                            f"file name {path.name!r} does not match <student>__<notebook>.ipynb"))
+            reject(path, path.stem, f"file name {path.name!r} does not match <student>__<notebook>.ipynb")
             continue
         student = match["student_id"]
         if match["file_id"] not in expected_names:
-            rejected_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, rejected_dir / path.name)
-            rejects.append(SubmissionResult(student, assignment, MALFORMED,
-                                            f"{match['file_id']!r} is not a notebook of this assignment "
-                                            f"(expected {', '.join(sorted(expected_names))})"))
+            reject(path, student, f"{match['file_id']!r} is not a notebook of this assignment "
+                                  f"(expected {', '.join(sorted(expected_names))})")
             continue
         try:
             read_ipynb(path)
         except NotebookError as error:
-            rejected_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, rejected_dir / path.name)
-            rejects.append(SubmissionResult(student, assignment, MALFORMED, str(error)))
+            reject(path, student, str(error))
             continue
         shutil.copy2(path, archive / path.name)
         students.append(student)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.course_dir import CourseDir
 from grader.grading.autograde import GRADED, SubmissionResult
-
-NOT_MEASURED = re.compile(r"^NOT MEASURED:(.*)$", re.MULTILINE)
+from grader.markers import not_measured_reason
 
 
 @dataclass
@@ -55,17 +54,14 @@ def grade_rows(course: CourseDir, results: list[SubmissionResult]) -> list[Grade
 
 def not_measured(notebook_path: Path) -> dict[str, str]:
     """grade_id -> reason, for graded cells that printed `NOT MEASURED: reason`."""
-    import nbformat
-
     if not notebook_path.is_file():
         return {}
     found = {}
     for cell in nbformat.read(notebook_path, as_version=4).cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-        match = NOT_MEASURED.search(text)
-        if grade_id and match and match.group(1).strip():
-            found[grade_id] = match.group(1).strip()
+        reason = not_measured_reason(cell.get("outputs", []))
+        if grade_id and reason:
+            found[grade_id] = reason
     return found
 
 
