@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: grade test release assets clean
+.PHONY: grade test release assets clean sandbox
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-grade: $(STAMP)
+# Submissions are graded inside bubblewrap (no network, private view of the disk).
+sandbox:
+	@command -v bwrap >/dev/null || { echo "installing bubblewrap (the grading sandbox)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap >/dev/null; }
+
+grade: $(STAMP) sandbox
 	$(BIN)/course roundtrip
 
-test: $(STAMP)
+test: $(STAMP) sandbox
 	$(BIN)/ruff check .
 	$(BIN)/course release --check
 	$(BIN)/course assets prepare

@@ -51,24 +51,76 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_autograde(args: argparse.Namespace) -> int:
-    from grader.assets.environment import notebook_environment
+def _limits(args: argparse.Namespace):
+    from grader.grading.sandbox import GIB, Limits
+
+    return Limits(cell_timeout=args.cell_timeout, submission_timeout=args.timeout,
+                  memory_bytes=int(args.memory_gb * GIB), output_chars=args.output_chars)
+
+
+def _course(args: argparse.Namespace):
     from grader.course_dir import CourseDir
-    from grader.grading.autograde import autograde, export_grades
-    from grader.grading.report import format_table, grade_rows, write_csv
     from grader.release.build import release
 
     course = CourseDir(Path(args.course).resolve())
     if not course.release(args.assignment).is_dir():
         release(course)
-    files = sorted(p for f in args.files for p in (Path(f).glob("*") if Path(f).is_dir() else [Path(f)]))
-    results = autograde(course, args.assignment, files, notebook_environment(), timeout=args.timeout)
+    return course
+
+
+def _inputs(names: list[str]) -> list[Path]:
+    missing = [name for name in names if not Path(name).exists()]
+    if missing:
+        from grader.notebooks import NotebookError
+
+        raise NotebookError(f"no such file or folder: {', '.join(missing)}")
+    return [Path(name) for name in names]
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from grader.grading.collect import collect
+
+    course = _course(args)
+    result = collect(course, args.assignment, _inputs(args.files), args.pattern)
+    for student in result.students:
+        notes = "; ".join(result.changes.get(student, []))
+        print(f"collected  {student}" + (f"  ({notes})" if notes else ""))
+    for reject in result.rejects:
+        print(f"rejected   {reject.student}: {reject.reason}")
+    for name in result.unmatched:
+        print(f"unmatched  {name}: {result.reasons.get(name, 'no pattern matched')}")
+    print(f"{len(result.students)} collected, {len(result.rejects)} rejected, {len(result.unmatched)} unmatched "
+          f"(rejected and unmatched files are kept in {course.root / 'rejected' / args.assignment})")
+    return 0
+
+
+def _cmd_autograde(args: argparse.Namespace) -> int:
+    from grader.assets.environment import notebook_environment
+    from grader.grading.autograde import autograde, export_grades
+    from grader.grading.report import format_table, grade_rows, write_csv
+
+    course = _course(args)
+    roster = Path(args.roster).read_text().split() if args.roster else None
+    results = autograde(course, args.assignment, _inputs(args.files), notebook_environment(), roster=roster,
+                        limits=_limits(args), workers=args.workers, scheduler=args.scheduler,
+                        sandbox=not args.no_sandbox, regrade=args.regrade, pattern=args.pattern)
     rows = grade_rows(course, results)
     write_csv(rows, course.root / "grades.csv")
     export_grades(course, course.root / "nbgrader_grades.csv")
     print(format_table(rows))
-    print(f"grades: {course.root / 'grades.csv'}")
+    print(f"grades: {course.root / 'grades.csv'}  feedback: {course.root / 'feedback'}")
     return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from grader.assets.environment import notebook_environment
+    from grader.grading.validate import format_report, validate
+
+    notebook = _inputs([args.notebook])[0]
+    release = Path(args.release) if args.release else None
+    report = validate(notebook, env=notebook_environment(), timeout=args.cell_timeout, release=release)
+    print(format_report(report))
+    return 0 if all(t.passed for t in report.tests if not t.hidden) else 1
 
 
 def _cmd_roundtrip(args: argparse.Namespace) -> int:
@@ -104,12 +156,35 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--check", action="store_true", help="fail if notebooks/ differs from what solutions/ generate")
     rel.set_defaults(func=_cmd_release)
 
-    grade = sub.add_parser("autograde", help="grade handed-in notebooks (<student>__<notebook>.ipynb)")
-    grade.add_argument("assignment")
-    grade.add_argument("files", nargs="+", help="notebooks or folders of notebooks")
-    grade.add_argument("--course", default=str(paths.build_dir() / "course"), help="nbgrader course directory")
+    def course_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("assignment")
+        p.add_argument("files", nargs="+", help="notebooks, folders or .zip archives of notebooks")
+        p.add_argument("--course", default=str(paths.build_dir() / "course"), help="nbgrader course directory")
+        p.add_argument("--pattern", help="regexp with groups student_id and file_id, matched against each file's "
+                                         "path (default: <student>__<notebook>.ipynb)")
+
+    col = sub.add_parser("collect", help="file handed-in notebooks under their students (nbgrader zip_collect)")
+    course_options(col)
+    col.set_defaults(func=_cmd_collect)
+
+    grade = sub.add_parser("autograde", help="collect and grade handed-in notebooks in sandboxed workers")
+    course_options(grade)
+    grade.add_argument("--roster", help="file of student ids: those without a submission are reported missing")
+    grade.add_argument("--workers", type=int, help="parallel grading workers (default: one per core)")
+    grade.add_argument("--scheduler", help="address of a Dask scheduler (default: local workers)")
+    grade.add_argument("--regrade", action="store_true", help="grade again submissions already graded")
+    grade.add_argument("--no-sandbox", action="store_true", help="run kernels without isolation (trusted notebooks)")
     grade.add_argument("--timeout", type=float, default=1800, help="seconds allowed per submission")
+    grade.add_argument("--cell-timeout", type=int, default=600, help="seconds allowed per cell")
+    grade.add_argument("--memory-gb", type=float, default=10, help="memory (address space) per submission")
+    grade.add_argument("--output-chars", type=int, default=100_000, help="characters kept per cell output")
     grade.set_defaults(func=_cmd_autograde)
+
+    val = sub.add_parser("validate", help="run a notebook's visible tests and show the points, before handing in")
+    val.add_argument("notebook")
+    val.add_argument("--release", help="the release notebook, to restore cell metadata Colab dropped")
+    val.add_argument("--cell-timeout", type=int, default=600)
+    val.set_defaults(func=_cmd_validate)
 
     trip = sub.add_parser("roundtrip", help="release, autograde the example submissions, print the grade table")
     trip.add_argument("assignment", nargs="*", help="only these assignments (default: all)")
@@ -122,11 +197,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from grader.assets.mirror import AssetError
+    from grader.grading.kit import KitError
+    from grader.grading.sandbox import SandboxError
     from grader.notebooks import NotebookError
 
     try:
         return args.func(args)
-    except (AssetError, NotebookError) as error:
+    except (AssetError, NotebookError, SandboxError, KitError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

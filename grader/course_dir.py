@@ -33,10 +33,11 @@ NAMED_REGEXP = r".*/(?P<student_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)__(?P<file_id>[A-
 class CourseDir:
     root: Path
 
-    def write_config(self, cell_timeout: int = CELL_TIMEOUT_SECONDS) -> None:
+    def write_config(self, cell_timeout: int = CELL_TIMEOUT_SECONDS, extra: str = "") -> None:
+        """nbgrader_config.py for this folder; `extra` is appended (the grading sandbox's settings)."""
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "nbgrader_config.py").write_text(
-            CONFIG_TEMPLATE.format(root=str(self.root), cell_timeout=cell_timeout, named_regexp=NAMED_REGEXP)
+            CONFIG_TEMPLATE.format(root=str(self.root), cell_timeout=cell_timeout, named_regexp=NAMED_REGEXP) + extra
         )
 
     @property

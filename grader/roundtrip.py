@@ -9,34 +9,46 @@ from grader import paths
 from grader.assets.environment import notebook_environment
 from grader.course_dir import CourseDir
 from grader.grading.autograde import SubmissionResult, autograde, export_grades
-from grader.grading.examples import load_examples
+from grader.grading.examples import ExampleSubmission, load_examples, mutation_score
 from grader.grading.report import GradeRow, format_table, grade_rows, matches, write_csv
 from grader.notebooks import write_ipynb
 from grader.release.build import assignments, release
 
 
 def grade_examples(
-    course: CourseDir, build: Path, only: list[str] | None = None
-) -> tuple[list[GradeRow], dict[str, dict[str, dict[str, float]]]]:
-    """Autograde every example submission of the released assignments.
+    course: CourseDir, build: Path, only: list[str] | None = None, workers: int | None = None
+) -> tuple[list[GradeRow], dict[str, dict[str, dict[str, float]]], dict[str, list[ExampleSubmission]]]:
+    """Autograde every example submission (the graded mutants) of the released assignments.
 
-    Returns the grade rows and the expected points, as expected[assignment][student][test].
+    Returns the grade rows, the expected points as expected[assignment][student][test], and the
+    examples per assignment.
     """
     env = notebook_environment()
     results: list[SubmissionResult] = []
     expected: dict[str, dict[str, dict[str, float]]] = {}
+    by_assignment: dict[str, list[ExampleSubmission]] = {}
     for assignment in only or assignments():
         examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
         if not examples:
             continue
+        by_assignment[assignment] = examples
         files = []
         for example in examples:
             path = build / "handed_in" / assignment / f"{example.student}__{assignment}.ipynb"
             write_ipynb(example.notebook, path)
             files.append(path)
             expected.setdefault(assignment, {})[example.student] = example.expected
-        results += autograde(course, assignment, files, env, roster=[e.student for e in examples])
-    return grade_rows(course, results), expected
+        results += autograde(course, assignment, files, env, roster=[e.student for e in examples], workers=workers)
+    return grade_rows(course, results), expected, by_assignment
+
+
+def mutation_report(rows: list[GradeRow], examples: list[ExampleSubmission]) -> str:
+    """"mutation score: caught / mutants" for one assignment's rows."""
+    full_marks = max((sum(r.max_points.values()) for r in rows), default=0.0)
+    caught, total = mutation_score(examples, {r.student: r.total for r in rows}, full_marks)
+    missed = [e.student for e in examples if e.kind == "mutant"
+              and next((r.total for r in rows if r.student == e.student), full_marks) >= full_marks]
+    return f"mutation score: {caught}/{total} mutants caught" + (f" (missed: {', '.join(missed)})" if missed else "")
 
 
 def roundtrip(build: Path | None = None, only: list[str] | None = None) -> bool:
@@ -47,12 +59,14 @@ def roundtrip(build: Path | None = None, only: list[str] | None = None) -> bool:
     course = CourseDir(build / "course")
     written = release(course)
     print(f"release: wrote {len(written)} files to {paths.NOTEBOOKS_DIR}")
-    rows, expected = grade_examples(course, build, only)
+    rows, expected, examples = grade_examples(course, build, only)
     write_csv(rows, build / "grades.csv")
     export_grades(course, build / "nbgrader_grades.csv")
     for assignment, wanted in expected.items():
         print(f"\n{assignment}")
-        print(format_table([row for row in rows if row.assignment == assignment], wanted))
+        assignment_rows = [row for row in rows if row.assignment == assignment]
+        print(format_table(assignment_rows, wanted))
+        print(mutation_report(assignment_rows, examples[assignment]))
     print()
     print(f"per-test grades: {build / 'grades.csv'}")
     print(f"nbgrader export: {build / 'nbgrader_grades.csv'}")

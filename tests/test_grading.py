@@ -1,6 +1,6 @@
-"""Grading: bad input is reported and set aside; the example submissions earn exactly their points."""
-
-import json
+"""The grader is itself tested: every graded mutant earns exactly its points through the real
+pipeline (collect, sandboxed Dask workers, nbgrader autograde with hidden tests, the grader's own
+checks on the saved model, feedback, the single gradebook writer)."""
 
 import nbformat
 import pytest
@@ -8,14 +8,14 @@ import pytest
 from grader import paths
 from grader.assets.environment import notebook_environment
 from grader.course_dir import CourseDir
-from grader.grading.autograde import GRADED, MALFORMED, MISSING, autograde, collect
-from grader.grading.examples import apply_replacements, load_examples
+from grader.grading.autograde import GRADED, MISSING, autograde
+from grader.grading.examples import apply_replacements, load_examples, mutation_score
 from grader.grading.report import format_table, grade_rows, matches, not_measured, write_csv
 from grader.markers import not_measured_reason
 from grader.notebooks import write_ipynb
 from grader.release.build import assignments, release
 
-FIRST = assignments()[0]
+GRADED_ASSIGNMENTS = [a for a in assignments() if (paths.EXAMPLES_DIR / f"{a}.toml").exists()]
 
 
 @pytest.fixture(scope="module")
@@ -24,32 +24,6 @@ def course(tmp_path_factory):
     course = CourseDir(root / "course")
     release(course, root / "notebooks")
     return course
-
-
-def bad_files(folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"xavier__{FIRST}.ipynb").write_text('{"cells": [')  # cut-off JSON
-    (folder / f"fin__{FIRST}.ipynb").write_text(json.dumps({"hello": "world"}))  # JSON, not a notebook
-    (folder / "gus-homework.ipynb").write_text((paths.NOTEBOOKS_DIR / f"{FIRST}.ipynb").read_text())
-    (folder / f"hal__{FIRST}_final.ipynb").write_text((paths.NOTEBOOKS_DIR / f"{FIRST}.ipynb").read_text())
-    return sorted(folder.iterdir())
-
-
-def test_collect_rejects_bad_files_with_reasons_and_keeps_them(course, tmp_path):
-    good = tmp_path / "in" / f"ivy__{FIRST}.ipynb"
-    good.parent.mkdir(parents=True)
-    good.write_text((paths.NOTEBOOKS_DIR / f"{FIRST}.ipynb").read_text())
-    collected, rejects = collect(course, FIRST, [good, *bad_files(tmp_path / "bad")])
-    assert collected == ["ivy"]
-    assert (course.submitted("ivy", FIRST) / f"{FIRST}.ipynb").is_file()
-    reasons = {r.student: r.reason for r in rejects}
-    assert all(r.status == MALFORMED for r in rejects)
-    assert "not a valid Jupyter notebook" in reasons["xavier"]
-    assert "not a valid Jupyter notebook" in reasons["fin"]
-    assert "does not match" in reasons["gus-homework"]
-    assert "is not a notebook of this assignment" in reasons["hal"]
-    kept = {p.name for p in (course.root / "rejected" / FIRST).iterdir()}
-    assert {f"xavier__{FIRST}.ipynb", f"fin__{FIRST}.ipynb", "gus-homework.ipynb"} <= kept
 
 
 def test_an_example_replacement_must_match_exactly_once():
@@ -63,28 +37,52 @@ def test_an_example_replacement_must_match_exactly_once():
         apply_replacements(nb, [["y = 1", "x = 2"]], "spec")
 
 
+def test_every_graded_assignment_has_a_solution_an_untouched_copy_and_mutants(course):
+    for assignment in GRADED_ASSIGNMENTS:
+        examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
+        kinds = [e.kind for e in examples]
+        assert "solution" in kinds and "untouched" in kinds and kinds.count("mutant") >= 4, (assignment, kinds)
+        full = sum(examples[0].expected.values())
+        for example in examples:
+            total = sum(example.expected.values())
+            assert (total == full) if example.kind == "solution" else True
+            assert (total == 0) if example.kind == "untouched" else True
+            # A mutant that is expected to earn full marks would be a mistake the grader cannot see.
+            assert total < full if example.kind == "mutant" else True
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", [a for a in assignments() if (paths.EXAMPLES_DIR / f"{a}.toml").exists()])
-def test_examples_earn_their_expected_points(course, tmp_path, assignment):
-    """The real pipeline (zip_collect, autograde with hidden tests, feedback) on every example,
-    beside bad files and a missing student: one's failure must not touch another's grade."""
+@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
+def test_graded_mutants_earn_exactly_their_points(course, tmp_path, assignment):
+    """Per test, per mutant; a solution graded twice (on two workers) earns the same points and the
+    same grader-measured accuracy; a student without a file is reported missing."""
     examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
     files = []
     for example in examples:
         files.append(tmp_path / f"{example.student}__{assignment}.ipynb")
         write_ipynb(example.notebook, files[-1])
-    files += bad_files(tmp_path / "bad")
     roster = [e.student for e in examples] + ["zoe_never_handed_in"]
     results = autograde(course, assignment, files, notebook_environment(), roster=roster)
     rows = {row.student: row for row in grade_rows(course, results)}
     print(format_table(list(rows.values()), {e.student: e.expected for e in examples}))
+    full = max(sum(r.max_points.values()) for r in rows.values())
+    caught, total = mutation_score(examples, {s: r.total for s, r in rows.items()}, full)
+    print(f"{assignment} mutation score: {caught}/{total}")
     for example in examples:
         row = rows[example.student]
         assert row.status == GRADED, f"{example.student}: {row.status} {row.reason}"
         assert matches(row, example.expected), f"{example.student}: got {row.points}, want {example.expected}"
-        assert (course.feedback(example.student, assignment) / f"{assignment}.html").is_file()
+        feedback = course.feedback(example.student, assignment) / f"{assignment}.html"
+        assert feedback.is_file()
+        assert "### BEGIN HIDDEN TESTS" not in feedback.read_text()
+    assert caught == total
     assert rows["zoe_never_handed_in"].status == MISSING
-    assert rows["xavier"].status == MALFORMED
+    # Determinism: the same solution, graded twice in one run.
+    solutions = [r for r in results if r.student.startswith("ada_solution")]
+    assert len(solutions) == 2
+    metrics = [{c["test"]: c["metric"] for c in r.checks} for r in solutions]
+    assert rows[solutions[0].student].points == rows[solutions[1].student].points
+    assert metrics[0] == metrics[1], metrics
     write_csv(list(rows.values()), tmp_path / "grades.csv")
     assert f"zoe_never_handed_in,{assignment},missing" in (tmp_path / "grades.csv").read_text()
 

@@ -1,108 +1,49 @@
-"""`course autograde`: nbgrader's own zip_collect, autograde, generate_feedback and export.
+"""`course autograde`: collect, grade on a pool of sandboxed workers, write one gradebook.
 
-Every submission is checked before nbgrader sees it and graded in its own nbgrader process with
-a time limit, so a malformed, crashing or endless submission ends with a status and a reason in
-the report and never stops or touches the others.
+collect (collect.py: nbgrader's zip_collect, rejects kept with a reason)
+  -> a grading kit per assignment (kit.py)
+  -> one task per submission, graded by Dask workers (pool.py, worker.py, sandbox.py)
+  -> the single writer (writer.py): graded notebook, feedback, nbgrader gradebook, journal.
+Every student ends in one status (statuses.py) with the reason; a rerun resumes where a killed
+run stopped and regrades only submissions that changed (or all of them with `regrade=True`).
 """
 
 from __future__ import annotations
 
-import re
+import os
 import shutil
-import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
+from grader import paths
+from grader.course_dir import CourseDir
+from grader.grading.collect import collect
+from grader.grading.kit import build_kit
+from grader.grading.pool import grade_all
+from grader.grading.sandbox import Limits, bwrap_executable
+from grader.grading.spec import spec_for
+from grader.grading.statuses import CRASHED, GRADED, MALFORMED, MISSING, TIMED_OUT, SubmissionResult
+from grader.grading.worker import GradingOutcome, GradingTask
+from grader.grading.writer import GradebookWriter
 
-from grader.course_dir import NAMED_REGEXP, CourseDir
-from grader.notebooks import NotebookError, read_ipynb
-
-# A whole CPU-profile notebook trains in about a minute here; this leaves room for slow machines.
-SUBMISSION_TIMEOUT_SECONDS = 1800
-
-GRADED, TIMED_OUT, CRASHED, MALFORMED, MISSING = "graded", "timed out", "crashed", "malformed", "missing"
-
-
-@dataclass
-class SubmissionResult:
-    student: str
-    assignment: str
-    status: str
-    reason: str = ""
-    seconds: float = 0.0
+__all__ = ["CRASHED", "GRADED", "MALFORMED", "MISSING", "TIMED_OUT", "SubmissionResult", "autograde",
+           "export_grades"]
 
 
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def hidden_from_submissions(course: CourseDir) -> list[Path]:
+    """Folders no submission may read: the class's course folder (gradebook, hidden tests, other
+    submissions, the workers' scratch), the instructor's solutions and the build folder."""
+    return [course.root, paths.SOLUTIONS_DIR, paths.build_dir()]
 
 
-def collect(course: CourseDir, assignment: str, files: list[Path]) -> tuple[list[str], list[SubmissionResult]]:
-    """Hand valid files to `nbgrader zip_collect`; return the students collected and the rejects.
-
-    Rejected files are kept under `rejected/` so that nothing a student handed in is lost.
-    """
-    archive = course.archive(assignment)
-    if archive.exists():
-        shutil.rmtree(archive)
-    archive.mkdir(parents=True)
-    rejected_dir = course.root / "rejected" / assignment
-    students, rejects = [], []
-    expected_names = {p.name for p in course.release(assignment).glob("*.ipynb")}
-
-    def reject(path: Path, student: str, reason: str) -> None:
-        rejected_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, rejected_dir / path.name)
-        rejects.append(SubmissionResult(student, assignment, MALFORMED, reason))
-
-    for path in files:
-        match = re.match(NAMED_REGEXP, "/" + path.name)
-        if not match:
-            reject(path, path.stem, f"file name {path.name!r} does not match <student>__<notebook>.ipynb")
-            continue
-        student = match["student_id"]
-        if match["file_id"] not in expected_names:
-            reject(path, student, f"{match['file_id']!r} is not a notebook of this assignment "
-                                  f"(expected {', '.join(sorted(expected_names))})")
-            continue
-        try:
-            read_ipynb(path)
-        except NotebookError as error:
-            reject(path, student, str(error))
-            continue
-        shutil.copy2(path, archive / path.name)
-        students.append(student)
-    if students:
-        result = course.nbgrader("zip_collect", assignment, "--force")
-        if result.returncode != 0:
-            raise RuntimeError(f"nbgrader zip_collect {assignment} failed:\n{_tail(result.stdout + result.stderr)}")
-    collected = [s for s in students if course.submitted(s, assignment).is_dir()]
-    for student in sorted(set(students) - set(collected)):
-        rejects.append(SubmissionResult(student, assignment, MALFORMED,
-                                        "nbgrader zip_collect did not accept the file (is the notebook name right?)"))
-    return collected, rejects
-
-
-def autograde_one(
-    course: CourseDir, assignment: str, student: str, env: dict[str, str], timeout: float = SUBMISSION_TIMEOUT_SECONDS
-) -> SubmissionResult:
-    """Autograde and write feedback for one student; the outcome is a status, never an exception."""
-    started = time.monotonic()
-    try:
-        result = course.nbgrader("autograde", assignment, f"--student={student}", "--force", env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return SubmissionResult(student, assignment, TIMED_OUT, f"grading took longer than {timeout:.0f} s",
-                                time.monotonic() - started)
-    seconds = time.monotonic() - started
-    log = result.stdout + result.stderr
-    if result.returncode != 0 or not course.autograded(student, assignment).is_dir():
-        return SubmissionResult(student, assignment, CRASHED, _tail(log), seconds)
-    feedback = course.nbgrader("generate_feedback", assignment, f"--student={student}", "--force", env=env)
-    if feedback.returncode != 0:
-        return SubmissionResult(student, assignment, CRASHED, "feedback failed: " + _tail(feedback.stdout), seconds)
-    reason = "a cell timed out" if "CellTimeoutError" in log else ""
-    return SubmissionResult(student, assignment, GRADED, reason, seconds)
+def held_out_folders(assignments: list[str]) -> list[Path]:
+    mirror = paths.mirror_dir()
+    folders = []
+    for assignment in assignments:
+        spec = spec_for(assignment)
+        if spec and mirror:
+            folders.append(spec.held_out_dir(mirror))
+    return folders
 
 
 def autograde(
@@ -111,12 +52,62 @@ def autograde(
     files: list[Path],
     env: dict[str, str],
     roster: list[str] | None = None,
-    timeout: float = SUBMISSION_TIMEOUT_SECONDS,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    sandbox: bool = True,
+    regrade: bool = False,
+    pattern: str | None = None,
 ) -> list[SubmissionResult]:
-    """Collect `files`, grade each submission, and report one result per student."""
-    students, results = collect(course, assignment, files)
-    for student in tqdm(students, desc=f"autograde {assignment}", unit="submission"):
-        results.append(autograde_one(course, assignment, student, env, timeout))
+    """Collect `files`, grade each new or changed submission, and report one result per student."""
+    limits = limits or Limits()
+    if sandbox:
+        bwrap_executable()  # fail before any work when the sandbox cannot be built
+    workers = workers or len(os.sched_getaffinity(0))
+    if workers > 1 and not limits.threads:
+        # Each worker's TensorFlow gets its share of the cores, so that kernels do not fight.
+        limits = Limits(**{**limits.__dict__, "threads": max(1, len(os.sched_getaffinity(0)) // workers)})
+    collected = collect(course, assignment, files, pattern)
+    results = list(collected.rejects)
+    writer = GradebookWriter(course)
+    done = writer.finished(assignment)
+    grading = course.root / ".grading"
+    kit = build_kit(course, assignment, grading / "kits")
+    notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
+    tasks = []
+    for student in collected.students:
+        for name in notebooks:
+            path = course.submitted(student, assignment) / name
+            if not path.is_file():
+                continue
+            task = GradingTask(
+                assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
+                hidden=tuple(map(str, hidden_from_submissions(course))),
+                held_out=tuple(map(str, held_out_folders([assignment]))),
+                sandbox=sandbox, pin_cpus=workers > 1 and not scheduler,
+            )
+            previous = done.get(student)
+            if not regrade and previous and previous["sha256"] == task.sha256 and previous["status"] != CRASHED:
+                results.append(SubmissionResult(student, assignment, previous["status"],
+                                                _join("already graded, not graded again", previous["reason"]),
+                                                checks=previous.get("checks", [])))
+                continue
+            tasks.append(task)
+    (grading / "scratch").mkdir(parents=True, exist_ok=True)
+
+    def record(outcome: GradingOutcome) -> None:
+        writer.write(outcome, f"{assignment}.ipynb" if len(notebooks) != 1 else notebooks[0])
+        reason = _join(outcome.reason, *collected.changes.get(outcome.student, []))
+        results.append(SubmissionResult(outcome.student, assignment, outcome.status, reason,
+                                        outcome.timings.get("total", 0.0), outcome.checks, outcome.timings))
+
+    started = time.monotonic()
+    grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {assignment}")
+    if tasks:
+        print(f"graded {len(tasks)} submission(s) of {assignment} in {time.monotonic() - started:.0f} s "
+              f"with {workers} worker(s)")
+    if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
+        shutil.rmtree(grading / "scratch", ignore_errors=True)
     seen = {r.student for r in results}
     for student in roster or []:
         if student not in seen:
@@ -124,8 +115,12 @@ def autograde(
     return sorted(results, key=lambda r: r.student)
 
 
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
 def export_grades(course: CourseDir, csv_path: Path) -> None:
     """nbgrader's own export (one row per student and assignment)."""
     result = course.nbgrader("export", f"--to={csv_path}")
     if result.returncode != 0:
-        raise RuntimeError(f"nbgrader export failed:\n{_tail(result.stdout + result.stderr)}")
+        raise RuntimeError(f"nbgrader export failed:\n{(result.stdout + result.stderr)[-2000:]}")

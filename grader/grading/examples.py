@@ -22,6 +22,8 @@ class ExampleSubmission:
     assignment: str
     notebook: nbformat.NotebookNode
     expected: dict[str, float]
+    # "solution" (must get full marks), "untouched" (must get zero) or "mutant" (breaks one thing).
+    kind: str = "mutant"
 
 
 def _is_solution_cell(cell) -> bool:
@@ -60,5 +62,13 @@ def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | 
     for entry in spec["submission"]:
         base = solved(released, source) if entry["from"] == "solution" else copy.deepcopy(released)
         apply_replacements(base, entry.get("replace", []), f"{spec_file} [{entry['student']}]")
-        examples.append(ExampleSubmission(entry["student"], assignment, base, dict(entry["expected"])))
+        kind = "untouched" if entry["from"] == "release" else ("mutant" if entry.get("replace") else "solution")
+        examples.append(ExampleSubmission(entry["student"], assignment, base, dict(entry["expected"]), kind))
     return examples
+
+
+def mutation_score(examples: list[ExampleSubmission], totals: dict[str, float], full_marks: float) -> tuple[int, int]:
+    """(mutants caught, mutants): a mutant is caught when it earns less than full marks."""
+    mutants = [e for e in examples if e.kind == "mutant"]
+    caught = [e for e in mutants if totals.get(e.student, full_marks) < full_marks]
+    return len(caught), len(mutants)

@@ -1,0 +1,166 @@
+"""Give a submitted notebook back the nbgrader metadata of its release before it is graded.
+
+nbgrader finds solution and test cells only through `metadata.nbgrader`. Students download their
+notebooks from Google Colab, which may drop that metadata (and drops or replaces cell ids), so a
+correct submission would be graded as if its tests were missing. `restore_cells` matches every
+release cell to a submitted cell and copies the metadata back; it never changes a cell's source.
+
+Matching, in three passes (each pass only looks at cells the earlier ones left unmatched):
+
+1. by name: the submitted cell's nbgrader `grade_id`, else its cell `id`, equals the release
+   cell's (release ids are the grade_ids, see `grader.notebooks.assign_cell_ids`);
+2. by identical source (trailing whitespace ignored), in order (difflib): unchanged test cells,
+   read-only cells, plain cells and unanswered solution stubs;
+3. by position: a run of release cells still unmatched is aligned with the unmatched submitted
+   cells of the same type between the same matched neighbours, in order, preferring similar
+   sources when the counts differ. A locked (test) cell pairs only with a similar cell (ratio
+   >= 0.5): a student's scratch cell must not be taken for a deleted test.
+
+Plain release cells take part in all passes only as neighbours; nothing is copied to them.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections import Counter
+
+from nbformat import NotebookNode
+from nbformat.v4.convert import upgrade
+
+# A locked cell found only by position must look like the release's to be taken for it.
+LOCKED_SIMILARITY = 0.5
+
+
+def restore_cells(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNode, list[str]]:
+    """A copy of `submitted` with the release's nbgrader metadata where it was lost, and what was found.
+
+    The messages name cells by grade_id, in release order: restored metadata, edited locked cells
+    (nbgrader's OverwriteCells grades them with the release's source) and deleted cells. An
+    untouched submission gives no messages, and so does a second run on the output.
+    """
+    nb = copy.deepcopy(submitted)
+    release_cells, cells = released.cells, nb.cells
+    matches = _match_by_name(release_cells, cells)
+    _match_by_source(release_cells, cells, matches)
+    _match_by_position(release_cells, cells, matches)
+
+    messages = []
+    for i, release_cell in enumerate(release_cells):
+        meta = release_cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        name = meta.get("grade_id") or release_cell.get("id") or f"#{i}"
+        if i not in matches:
+            messages.append(_missing_message(name, meta))
+            continue
+        cell = cells[matches[i]]
+        if "nbgrader" not in cell.get("metadata", {}):
+            cell.setdefault("metadata", NotebookNode())["nbgrader"] = copy.deepcopy(meta)
+            _set_id(nb, cell, release_cell.get("id"))
+            messages.append(f"restored nbgrader metadata of cell {name!r} (lost, e.g. by Colab)")
+        if meta.get("locked") and cell.source != release_cell.source:
+            messages.append(f"edited locked cell {name!r}: graded with the release's version")
+    return nb, messages
+
+
+def _missing_message(name: str, meta: dict) -> str:
+    # nbgrader's OverwriteCells.add_missing_cells puts back grade and task cells, nothing else.
+    if meta.get("grade") or meta.get("task"):
+        return f"deleted cell {name!r}: added back from the release"
+    if meta.get("solution"):
+        return f"solution cell {name!r} not found (deleted?): its answer cannot be graded as such"
+    return f"deleted read-only cell {name!r}: not needed for grading"
+
+
+def _set_id(nb: NotebookNode, cell: NotebookNode, cell_id: str | None) -> None:
+    """Give a restored cell its release id, unless another cell already has it.
+
+    Cell ids exist from nbformat 4.5 on (Colab writes 4.0): nbformat's own upgrade comes first.
+    """
+    if not cell_id or cell.get("id") == cell_id or any(c.get("id") == cell_id for c in nb.cells):
+        return
+    if nb.nbformat_minor < 5:
+        upgrade(nb, from_version=4, from_minor=nb.nbformat_minor)
+    cell["id"] = cell_id
+
+
+def _name(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id")
+
+
+def _match_by_name(release_cells: list, cells: list) -> dict[int, int]:
+    """Release index -> submitted index for names that occur once in the submission."""
+    counts = Counter(_name(c) for c in cells)
+    by_name = {_name(c): j for j, c in enumerate(cells) if _name(c) and counts[_name(c)] == 1}
+    return {i: by_name[_name(c)] for i, c in enumerate(release_cells) if _name(c) in by_name}
+
+
+def _key(cell: NotebookNode) -> tuple[str, str]:
+    lines = [line.rstrip() for line in cell.source.splitlines()]
+    return cell.cell_type, "\n".join(lines).strip()
+
+
+def _match_by_source(release_cells: list, cells: list, matches: dict[int, int]) -> None:
+    left = [i for i, c in enumerate(release_cells) if i not in matches and _key(c)[1]]
+    taken = set(matches.values())
+    right = [j for j, c in enumerate(cells) if j not in taken and _key(c)[1]]
+    matcher = difflib.SequenceMatcher(
+        None, [_key(release_cells[i]) for i in left], [_key(cells[j]) for j in right], autojunk=False
+    )
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            matches[left[block.a + k]] = right[block.b + k]
+
+
+def _match_by_position(release_cells: list, cells: list, matches: dict[int, int]) -> None:
+    taken = set(matches.values())
+    i = 0
+    while i < len(release_cells):
+        if i in matches:
+            i += 1
+            continue
+        end = i
+        while end < len(release_cells) and end not in matches:
+            end += 1
+        low = matches[i - 1] if i > 0 else -1
+        high = matches[end] if end < len(release_cells) else len(cells)
+        window = [j for j in range(low + 1, high) if j not in taken]
+        for a, b in _align(release_cells, list(range(i, end)), cells, window):
+            matches[a] = b
+            taken.add(b)
+        i = end
+
+
+def _score(release_cell: NotebookNode, cell: NotebookNode) -> float | None:
+    """How well two cells pair up: more pairs first, then more similar sources; None: never."""
+    if release_cell.cell_type != cell.cell_type:
+        return None
+    ratio = difflib.SequenceMatcher(None, release_cell.source, cell.source).ratio()
+    if release_cell.get("metadata", {}).get("nbgrader", {}).get("locked") and ratio < LOCKED_SIMILARITY:
+        return None
+    return 1 + ratio
+
+
+def _align(release_cells: list, left: list[int], cells: list, right: list[int]) -> list[tuple[int, int]]:
+    """The order-preserving pairing of `left` with `right` of highest total score (a small DP)."""
+    n, m = len(left), len(right)
+    if not n or not m:
+        return []
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for a in range(1, n + 1):
+        for b in range(1, m + 1):
+            best[a][b] = max(best[a - 1][b], best[a][b - 1])
+            score = _score(release_cells[left[a - 1]], cells[right[b - 1]])
+            if score is not None:
+                best[a][b] = max(best[a][b], best[a - 1][b - 1] + score)
+    pairs, a, b = [], n, m
+    while a and b:
+        if best[a][b] == best[a - 1][b]:
+            a -= 1
+        elif best[a][b] == best[a][b - 1]:
+            b -= 1
+        else:
+            pairs.append((left[a - 1], right[b - 1]))
+            a, b = a - 1, b - 1
+    return pairs[::-1]

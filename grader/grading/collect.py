@@ -1,0 +1,225 @@
+"""`collect`: what students handed in (notebooks, folders, zip archives) into nbgrader's submitted/.
+
+nbgrader's own zip_collect extracts and files the submissions; `ColabCollectorPlugin` lets it
+recognise Colab's file names. Around it, this module makes sure that every file ends up either
+collected or set aside with a reason (copied to rejected/<assignment>/, so nothing a student
+handed in is lost), that only readable notebooks of the assignment reach the graders, and that
+each collected notebook has its release's nbgrader metadata back (`restore_cells`).
+
+One student gets at most one row: collected (with `changes` explaining anything done to the
+files) or rejected (status MALFORMED, with the reasons).
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course_dir import CourseDir
+from grader.grading.cells import restore_cells
+from grader.grading.collector import NO_MATCH_REASON, SYSTEM_FILE_REASON, ColabCollectorPlugin
+from grader.grading.statuses import MALFORMED, SubmissionResult
+from grader.notebooks import NotebookError, read_ipynb, write_ipynb
+
+# "<student>__<notebook>.ipynb" as NAMED_REGEXP in course_dir.py, but the notebook part may hold the
+# spaces and brackets of Colab's names ("ada__Copy of 01_cats_vs_dogs (1).ipynb").
+COLAB_NAMED_REGEXP = r".*/(?P<student_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)__(?P<file_id>[^/]+\.ipynb)$"
+PLUGIN = f"{ColabCollectorPlugin.__module__}.{ColabCollectorPlugin.__name__}"
+
+
+@dataclass
+class CollectResult:
+    """Who can be graded, who cannot and why, and what was done to files on the way."""
+
+    students: list[str] = field(default_factory=list)  # collected this run, sorted
+    rejects: list[SubmissionResult] = field(default_factory=list)  # MALFORMED, one per student
+    changes: dict[str, list[str]] = field(default_factory=dict)  # student -> what was done to the files
+    unmatched: list[str] = field(default_factory=list)  # files not collected, as extracted (a zip under its stem)
+    reasons: dict[str, str] = field(default_factory=dict)  # unmatched file -> why it was not collected
+
+
+def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str | None = None) -> CollectResult:
+    """Collect `inputs` (.ipynb files, folders, .zip archives) for `assignment` with nbgrader's zip_collect.
+
+    `pattern` is nbgrader's `named_regexp` (groups `student_id` and `file_id`), matched against
+    the path of each extracted file; the default takes "<student>__<notebook>.ipynb".
+    """
+    pattern = pattern or COLAB_NAMED_REGEXP
+    notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
+    if not notebooks:
+        raise ValueError(f"no release notebooks in {course.release(assignment)}: release {assignment} first")
+    archive = course.archive(assignment)
+    extracted = archive.parent / "extracted"
+    rejected = course.root / "rejected" / assignment
+    result = CollectResult()
+    for directory in (archive, extracted):
+        if directory.exists():
+            shutil.rmtree(directory)
+    archive.mkdir(parents=True)
+    _stage(inputs, archive, rejected, result)
+
+    plugin = ColabCollectorPlugin(
+        named_regexp=pattern, notebooks=notebooks, archive_root=str(archive), extracted_root=str(extracted)
+    )
+    if any(archive.iterdir()):
+        run = course.nbgrader(
+            "zip_collect", assignment, "--force",
+            f"--collector={PLUGIN}",
+            f"--ColabCollectorPlugin.named_regexp={pattern}",
+            f"--ColabCollectorPlugin.archive_root={archive}",
+            f"--ColabCollectorPlugin.extracted_root={extracted}",
+            "--ZipCollectApp.archive_directory=archive",
+            "--ZipCollectApp.extracted_directory=extracted",
+            "--ExtractorPlugin.zip_ext=['.zip']",
+        )  # fmt: skip
+        if run.returncode != 0:
+            tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-15:])
+            raise RuntimeError(f"nbgrader zip_collect {assignment} failed:\n{tail}")
+
+    handed_in: dict[tuple[str, str], list[tuple[Path, str]]] = defaultdict(list)
+    for path in sorted(p for p in extracted.rglob("*") if p.is_file()) if extracted.is_dir() else []:
+        info, note = plugin.match(str(path))
+        if info is None:
+            _unmatched(path, extracted, rejected, note, pattern, assignment, result)
+        else:
+            handed_in[info["student_id"], info["file_id"]].append((path, note))
+
+    problems: dict[str, list[str]] = defaultdict(list)
+    for (student, notebook), files in sorted(handed_in.items()):
+        changes = result.changes.setdefault(student, [])
+        changes += [f"{_rel(path, extracted)}: {note}" for path, note in files if note]
+        submitted = course.submitted(student, assignment) / notebook
+        kept = _kept(submitted, files, extracted, rejected, changes)
+        problem = _check(submitted, kept, notebook, notebooks, course.release(assignment), extracted, rejected, changes)
+        if problem:
+            problems[student].append(problem)
+
+    for student in sorted({student for student, _ in handed_in}):
+        folder = course.submitted(student, assignment)
+        if any(folder.glob("*.ipynb")):
+            result.students.append(student)
+            result.changes[student] += [f"set aside {problem}" for problem in problems[student]]
+        else:
+            if folder.is_dir():
+                shutil.rmtree(folder)  # only nbgrader's timestamp.txt is left: nothing to grade
+            result.rejects.append(_reject(student, assignment, "; ".join(problems[student])))
+    result.changes = {student: changes for student, changes in result.changes.items() if changes}
+    result.unmatched.sort()
+    result.rejects.sort(key=lambda reject: reject.student)
+    return result
+
+
+def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectResult) -> None:
+    """Copy the inputs into zip_collect's archive folder, keeping names (and mtimes, the timestamps).
+
+    A zip archive that cannot be read would stop nbgrader's extraction of all the others: it is
+    set aside here instead.
+    """
+    for source in inputs:
+        if not source.exists():
+            raise FileNotFoundError(f"{source}: no such file or folder to collect")
+        target, k = archive / source.name, 1
+        while target.exists():
+            k += 1
+            target = archive / f"input-{k}" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+    for path in sorted(archive.rglob("*.zip")):
+        try:
+            with zipfile.ZipFile(path) as archived:
+                bad = archived.testzip()
+            error = f"damaged entry {bad!r}" if bad else ""
+        except (OSError, zipfile.BadZipFile) as exc:
+            error = str(exc)
+        if error:
+            name = _rel(path, archive)
+            _set_aside(path, rejected / name)
+            path.unlink()
+            result.unmatched.append(name)
+            result.reasons[name] = f"not a readable zip archive ({error})"
+
+
+def _unmatched(
+    path: Path, extracted: Path, rejected: Path, reason: str, pattern: str, assignment: str, result: CollectResult
+) -> None:
+    """A file nbgrader did not collect; a notebook among them is most likely someone's submission."""
+    name = _rel(path, extracted)
+    _set_aside(path, rejected / name)
+    if reason == NO_MATCH_REASON:
+        expected = "<student>__<notebook>.ipynb" if pattern == COLAB_NAMED_REGEXP else f"the pattern {pattern!r}"
+        reason = f"file name {path.name!r} does not match {expected}"
+    result.unmatched.append(name)
+    result.reasons[name] = reason
+    if path.suffix == ".ipynb" and reason != SYSTEM_FILE_REASON:
+        result.rejects.append(_reject(path.stem, assignment, f"{name}: {reason}"))
+
+
+def _kept(
+    submitted: Path, files: list[tuple[Path, str]], extracted: Path, rejected: Path, changes: list[str]
+) -> Path | None:
+    """Which handed-in file nbgrader copied to `submitted` (it keeps the newest of several)."""
+    if not submitted.is_file():
+        return files[-1][0] if len(files) == 1 else None
+    content = submitted.read_bytes()
+    kept = next((path for path, _ in reversed(files) if path.read_bytes() == content), files[-1][0])
+    if len(files) > 1:
+        others = [path for path, _ in files if path != kept]
+        for other in others:
+            _set_aside(other, rejected / _rel(other, extracted))
+        changes.append(
+            f"handed in {len(files)} files for {submitted.name}: kept the newest, {_rel(kept, extracted)!r}; "
+            f"set aside {', '.join(repr(_rel(o, extracted)) for o in others)}"
+        )
+    return kept
+
+
+def _check(
+    submitted: Path,
+    kept: Path | None,
+    notebook: str,
+    notebooks: list[str],
+    release: Path,
+    extracted: Path,
+    rejected: Path,
+    changes: list[str],
+) -> str:
+    """Validate and restore one collected notebook in place; the problem that set it aside, or ''."""
+    name = _rel(kept, extracted) if kept else notebook
+    if not submitted.is_file():
+        return f"{name}: nbgrader zip_collect did not collect it"
+    problem = ""
+    if notebook not in notebooks:
+        problem = f"{name}: {notebook!r} is not a notebook of this assignment (expected {', '.join(notebooks)})"
+    else:
+        try:
+            nb = read_ipynb(submitted)
+        except NotebookError as error:
+            problem = str(error).replace(str(submitted), name)
+    if problem:
+        _set_aside(kept or submitted, rejected / name)
+        submitted.unlink()
+        return problem
+    restored, messages = restore_cells(nb, read_ipynb(release / notebook))
+    if restored != nb:
+        write_ipynb(restored, submitted)
+    changes += [f"{notebook}: {message}" for message in messages]
+    return ""
+
+
+def _reject(student: str, assignment: str, reason: str) -> SubmissionResult:
+    return SubmissionResult(student, assignment, MALFORMED, reason)
+
+
+def _set_aside(path: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(path, target)
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()

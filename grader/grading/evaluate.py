@@ -1,0 +1,63 @@
+"""`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE`: the grader's checks, as JSON on stdout.
+
+Run by the grading worker in a fresh sandboxed process after the notebook has finished, so the
+model is judged from its saved file alone. Any failure becomes a failed check with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dict]:
+    from grader.grading.spec import spec_for
+
+    spec = spec_for(assignment)
+    if spec is None:
+        return []
+
+    def failed_all(message: str) -> list[dict]:
+        return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
+                 "not_measured": ""} for c in spec.checks]
+
+    if not model_file.is_file():
+        return failed_all(f"no saved model {model_file.name!r}: the notebook must save it (see its 'Save' section)")
+    import keras
+
+    from grader.grading.model_checks import CHECKS, CheckResult, Context
+
+    keras.utils.set_random_seed(0)
+    try:
+        # safe_mode refuses Lambda layers and other code hidden in the file.
+        model = keras.models.load_model(model_file, safe_mode=True)
+    except Exception as error:  # any unloadable file earns zero with the reason
+        return failed_all(f"the saved model {model_file.name!r} cannot be loaded: {type(error).__name__}: {error}")
+    held_out = spec.held_out_dir(mirror)
+    context = Context(spec.image_size, held_out, spec.held_out_classes)
+    results = []
+    for check in spec.checks:
+        if check.check == "held_out_accuracy" and (held_out is None or not held_out.is_dir()):
+            reason = f"no held-out photos here ({held_out or 'no asset mirror'}): grade where they exist"
+            results.append(CheckResult(check.test, check.check, False, reason, not_measured=reason))
+            continue
+        try:
+            outcome = CHECKS[check.check](model, check.params, context)
+        except Exception as error:  # a model of an unexpected shape fails the check, with the reason
+            outcome = (False, f"{type(error).__name__}: {error}")
+        results.append(CheckResult(check.test, check.check, *outcome))
+    return [r.to_dict() for r in results]
+
+
+def main() -> None:
+    assignment, model_file = sys.argv[1], Path(sys.argv[2])
+    mirror = os.environ.get("COURSE_ASSETS_MIRROR")
+    results = evaluate(assignment, model_file, Path(mirror) if mirror else None)
+    # The last line of stdout is the result; TensorFlow may print before it.
+    print("\n" + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

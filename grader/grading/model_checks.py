@@ -1,0 +1,161 @@
+"""Checks the grader makes on a saved model, in a fresh process the student's code never ran in.
+
+Each check is a plain function `(model, params, context) -> CheckResult`; `CHECKS` names them for
+data/grading.toml. They look only at what the `.keras` file holds (layers, trainable flags,
+weights, compile settings) and at held-out photos, so nothing a notebook redefines can change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass
+class CheckResult:
+    test: str
+    check: str
+    passed: bool
+    message: str
+    metric: float | None = None
+    not_measured: str = ""  # reason, when the check could not run here
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Context:
+    image_size: int
+    held_out_dir: Path | None
+    held_out_classes: tuple[str, ...]
+    seed: int = 0
+
+
+def pretrained_base(model: keras.Model) -> keras.Model:
+    """The nested model with the most layers: the pretrained base (or its cut) inside the student's model."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not nested:
+        raise ValueError("the saved model holds no nested pretrained base model")
+    return max(nested, key=lambda m: len(m.layers))
+
+
+def _verdict(problems: list[str], ok: str) -> tuple[bool, str]:
+    return (not problems, ok if not problems else "; ".join(problems))
+
+
+def base_frozen(model, params, context) -> tuple[bool, str]:
+    base = pretrained_base(model)
+    trainable = [layer.name for layer in base.layers if layer.trainable and layer.weights]
+    problems = []
+    if trainable:
+        problems.append(f"{len(trainable)} layers of the saved base can still train (e.g. {trainable[:3]})")
+    if base.trainable_weights:
+        problems.append(f"the saved base has {len(base.trainable_weights)} trainable weights")
+    return _verdict(problems, f"saved base '{base.name}': all {len(base.layers)} layers frozen")
+
+
+def output_shape(model, params, context) -> tuple[bool, str]:
+    want = (None, *params["shape"])
+    got = tuple(model.output_shape)
+    return got == want, f"saved model output shape {got}" + ("" if got == want else f", expected {want}")
+
+
+def head_layers(model, params, context) -> tuple[bool, str]:
+    ok, message = output_shape(model, params, context)
+    problems = [] if ok else [message]
+    activation = model.layers[-1].activation.__name__ if hasattr(model.layers[-1], "activation") else None
+    if activation != params["activation"]:
+        problems.append(f"last layer activation {activation}, expected {params['activation']}")
+    base = pretrained_base(model)
+    after_base = model.layers[model.layers.index(base) + 1:]
+    kinds = {type(layer).__name__ for layer in after_base}
+    missing = [kind for kind in params.get("needs", []) if kind not in kinds]
+    if missing:
+        problems.append(f"the head (after the base) has no {', '.join(missing)} layer: {sorted(kinds)}")
+    return _verdict(problems, f"saved head: {', '.join(type(x).__name__ for x in after_base)}")
+
+
+def base_ends_at(model, params, context) -> tuple[bool, str]:
+    base = pretrained_base(model)
+    last = base.layers[-1].name
+    problems = []
+    if last != params["layer"]:
+        problems.append(f"the saved base ends at {last!r}, expected {params['layer']!r}")
+    if base.output_shape[-1] != params["channels"]:
+        problems.append(f"the saved base outputs {base.output_shape[-1]} channels, expected {params['channels']}")
+    return _verdict(problems, f"saved base ends at {last!r} {base.output_shape}")
+
+
+def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
+    """Every weight of the saved base equals the published ImageNet weights, byte for byte."""
+    base = pretrained_base(model)
+    application = getattr(keras.applications, params["application"])
+    reference = application(input_shape=base.input_shape[1:], include_top=False, weights="imagenet")
+    saved, published = base.get_weights(), reference.get_weights()
+    if len(saved) != len(published):
+        return False, f"the saved base has {len(saved)} weight arrays, ImageNet's has {len(published)}"
+    moved = sum(not np.array_equal(a, b) for a, b in zip(saved, published, strict=True))
+    if moved:
+        return False, f"{moved} of {len(saved)} weight arrays of the saved base differ from the ImageNet weights"
+    return True, f"all {len(saved)} weight arrays of the saved base equal the ImageNet weights"
+
+
+def loss_matches_activation(model, params, context) -> tuple[bool, str]:
+    loss = model.loss
+    if loss is None:
+        return False, "the saved model was not compiled (no loss saved)"
+    loss = keras.losses.get(loss) if isinstance(loss, str) else loss
+    config = loss.get_config() if hasattr(loss, "get_config") else {}
+    name = config.get("name") or getattr(loss, "__name__", str(loss))
+    from_logits = bool(config.get("from_logits", False))
+    activation = model.layers[-1].activation.__name__
+    units = model.output_shape[-1]
+    problems = []
+    family = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+    if family not in name:
+        problems.append(f"{units} output unit(s) need {family}, the saved loss is {name}")
+    if from_logits != (activation == "linear"):
+        problems.append(f"activation {activation} with from_logits={from_logits}")
+    return _verdict(problems, f"saved loss {name} (from_logits={from_logits}) fits a {activation} output")
+
+
+def held_out_images(context: Context) -> tuple[tf.Tensor, np.ndarray]:
+    images, labels = [], []
+    for label, name in enumerate(context.held_out_classes):
+        for path in sorted((context.held_out_dir / name).glob("*.jpg")):
+            image = tf.io.decode_jpeg(tf.io.read_file(str(path)), channels=3)
+            images.append(tf.image.resize(tf.cast(image, tf.float32), (context.image_size, context.image_size)))
+            labels.append(label)
+    return tf.stack(images), np.array(labels)
+
+
+def held_out_accuracy(model, params, context) -> tuple[bool, str, float]:
+    images, labels = held_out_images(context)
+    scores = model.predict(images, batch_size=32, verbose=0)
+    if scores.shape[-1] == 1:
+        cut = 0.0 if model.layers[-1].activation.__name__ == "linear" else 0.5
+        predicted = (scores[:, 0] > cut).astype(int)
+    else:
+        predicted = scores.argmax(axis=-1)
+    accuracy = float((predicted == labels).mean())
+    threshold = params["threshold"]
+    verdict = "reaches" if accuracy >= threshold else "is below"
+    message = (f"held-out accuracy {accuracy:.3f} on {len(labels)} photos the notebook never loaded "
+               f"{verdict} the threshold {threshold}")
+    return accuracy >= threshold, message, accuracy
+
+
+CHECKS = {
+    "base_frozen": base_frozen,
+    "output_shape": output_shape,
+    "head_layers": head_layers,
+    "base_ends_at": base_ends_at,
+    "base_matches_imagenet": base_matches_imagenet,
+    "loss_matches_activation": loss_matches_activation,
+    "held_out_accuracy": held_out_accuracy,
+}

@@ -1,0 +1,63 @@
+"""Grading many submissions at once with Dask distributed: local workers, or a cluster's.
+
+Dask is the engine (no home-made scheduler): by default a LocalCluster with one worker process
+per core, each running one submission at a time; with `scheduler="tcp://host:8786"` the same tasks
+go to an existing Dask cluster (its workers need this repository and the prepared assets at the
+same paths). Results come back to the calling process, which alone writes the gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from tqdm import tqdm
+
+from grader.grading.statuses import CRASHED
+from grader.grading.worker import GradingOutcome, GradingTask, grade_submission
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def grade_all(
+    tasks: list[GradingTask],
+    on_result: Callable[[GradingOutcome], None],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    desc: str = "grading",
+) -> None:
+    """Grade `tasks` on Dask workers; call `on_result` in this process as each one finishes."""
+    if not tasks:
+        return
+    from distributed import Client, LocalCluster, as_completed
+
+    workers = workers or default_workers()
+    if scheduler:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        client = Client(cluster)
+    try:
+        futures = {client.submit(grade_submission, task, pure=False,
+                                 key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}"): task
+                   for task in tasks}
+        # tqdm's bar shows the rate and the estimated time left.
+        with tqdm(total=len(tasks), desc=desc, unit="submission") as bar:
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as error:  # a lost worker: report it for this student only
+                    outcome = GradingOutcome(task.student, task.assignment, CRASHED,
+                                             f"grading worker failed: {type(error).__name__}: {error}", task.sha256)
+                on_result(outcome)
+                bar.set_postfix_str(f"{outcome.student}: {outcome.status}")
+                bar.update()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+

@@ -1,0 +1,53 @@
+"""The grader's own checks per assignment, read from data/grading.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomllib
+
+from grader import paths
+
+SPEC_FILE = paths.DATA_DIR / "grading.toml"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    test: str  # the nbgrader grade_id whose points depend on this check
+    check: str  # a function name in grader.grading.model_checks.CHECKS
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    assignment: str
+    model: str  # the file the notebook saves, relative to the notebook
+    image_size: int
+    held_out_folder: str
+    held_out_classes: tuple[str, ...]
+    checks: tuple[CheckSpec, ...]
+
+    def held_out_dir(self, mirror: Path | None) -> Path | None:
+        return mirror / self.held_out_folder if mirror else None
+
+
+def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
+    with open(path, "rb") as f:
+        raw = tomllib.load(f)
+    specs = {}
+    for assignment, entry in raw.items():
+        checks = tuple(
+            CheckSpec(c["test"], c["check"], {k: v for k, v in c.items() if k not in ("test", "check")})
+            for c in entry.get("checks", [])
+        )
+        specs[assignment] = AssignmentSpec(
+            assignment, entry["model"], int(entry["image_size"]),
+            entry["held_out"]["folder"], tuple(entry["held_out"]["classes"]), checks,
+        )
+    return specs
+
+
+def spec_for(assignment: str, path: Path = SPEC_FILE) -> AssignmentSpec | None:
+    """The assignment's grader checks, or None when the grader checks nothing itself."""
+    return load_specs(path).get(assignment)

@@ -1,0 +1,289 @@
+"""Grade one submission in a scratch folder of its own; return everything, write nothing shared.
+
+This runs on a pool worker (see pool.py). The submission gets a private nbgrader course (a copy
+of the assignment's grading kit: its source and a gradebook holding only the assignment), nbgrader's
+own `autograde` runs the notebook with the hidden tests in a sandboxed kernel, the grader's checks
+judge the saved model in a fresh sandboxed process, their verdicts are written into the test
+cells' outputs, nbgrader scores the result and writes the feedback. The main process alone puts
+the outcome into the class gradebook (writer.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.course_dir import CourseDir
+from grader.grading.cells import restore_cells
+from grader.grading.sandbox import Limits, sandbox_argv, thread_environment, write_kernelspec
+from grader.grading.spec import spec_for
+from grader.grading.statuses import CRASHED, GRADED, TIMED_OUT
+from grader.notebooks import grade_id
+
+EVALUATION_TIMEOUT_SECONDS = 600
+
+
+@dataclass
+class GradingTask:
+    assignment: str
+    student: str
+    notebook_name: str  # "01_cats_vs_dogs.ipynb"
+    notebook_json: str  # the submission as collected
+    kit: str  # the assignment's grading kit (see kit.py)
+    scratch_root: str  # every worker's scratch folders live under it
+    env: dict[str, str]
+    limits: Limits = field(default_factory=Limits)
+    hidden: tuple[str, ...] = ()  # folders no submission may see
+    held_out: tuple[str, ...] = ()  # hidden from the kernel, read by the grader's checks
+    sandbox: bool = True
+    pin_cpus: bool = False  # pin this worker's kernels to its share of the cores
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.notebook_json.encode()).hexdigest()
+
+
+@dataclass
+class GradingOutcome:
+    student: str
+    assignment: str
+    status: str
+    reason: str = ""
+    sha256: str = ""
+    autograded_json: str | None = None
+    feedback_html: str | None = None
+    checks: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _tail(path: Path, lines: int = 12) -> str:
+    if not path.is_file():
+        return ""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - 20_000))
+        text = f.read().decode(errors="replace")
+    return "\n".join(line for line in text.strip().splitlines()[-lines:])
+
+
+def _run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float) -> int | None:
+    """Run with output to a file (a 100 MB print cannot fill memory); None on timeout.
+
+    The process gets its own session, so a timeout kills everything it started.
+    """
+    with open(log, "ab") as out:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return None
+
+
+def _failure(log: Path, limits: Limits, code: int | None) -> tuple[str, str]:
+    """Status and reason of a notebook that nbgrader could not finish."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    if "CellTimeoutError" in text:
+        return TIMED_OUT, (f"a cell ran past the {limits.cell_timeout} s cell time limit and did not stop when "
+                           "interrupted")
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return CRASHED, "the kernel died while running the notebook (it was killed, or ran out of memory)"
+    return CRASHED, f"nbgrader autograde failed (exit {code}):\n{_tail(log)}"
+
+
+def grading_config(limits: Limits, runtime: Path) -> str:
+    """nbgrader settings of a scratch course: sandbox transport, restored cells, output caps, feedback."""
+    return f'''
+# The sandboxed kernel has no network namespace of its own loopback: talk over Unix sockets.
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = {str(runtime / "kernel")!r}
+# A test cell the student deleted is put back (nbgrader's own OverwriteCells).
+c.OverwriteCells.add_missing_cells = True
+c.LimitOutput.max_lines = 1000
+c.LimitOutputSize.max_chars = {limits.output_chars}
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, GetGrades, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+from grader.grading.preprocessors import HideHiddenTests, LimitOutputSize
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+'''
+
+
+def _check_outputs(check: dict) -> list:
+    """The grader's verdict as outputs of the test cell: an error output costs the test its points."""
+    metric = [f"METRIC grader_{check['check']}={check['metric']:.4f}\n"] if check.get("metric") is not None else []
+    if check["passed"]:
+        text = "".join(metric) + f"grader check on the saved model (fresh process): {check['message']}\n"
+        return [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    if check.get("not_measured"):
+        text = f"NOT MEASURED: {check['not_measured']}\n"
+        return [nbformat.v4.new_output("stream", name="stdout", text=text),
+                nbformat.v4.new_output("error", ename="NotMeasured", evalue=check["not_measured"], traceback=[])]
+    text = "".join(metric)
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
+    return outputs + [nbformat.v4.new_output("error", ename="GraderCheckFailed", evalue=check["message"],
+                                             traceback=[f"GraderCheckFailed: {check['message']}"])]
+
+
+def apply_checks(nb: nbformat.NotebookNode, checks: list[dict]) -> None:
+    by_test = {}
+    for check in checks:
+        by_test.setdefault(check["test"], []).append(check)
+    for cell in nb.cells:
+        for check in by_test.get(grade_id(cell) or "", []):
+            cell.setdefault("outputs", []).extend(_check_outputs(check))
+
+
+class _Scratch:
+    """Folders of one grading run: a private course, the kernel's runtime files, logs."""
+
+    def __init__(self, task: GradingTask):
+        self.root = Path(task.scratch_root) / f"{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}"
+        self.course = CourseDir(self.root / "course")
+        # Unix socket paths are limited to 107 characters: the kernel's sockets live in a short /tmp path.
+        self.runtime = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        self.jupyter = self.root / "jupyter"
+        self.log = self.root / "grading.log"
+        shutil.copytree(task.kit, self.course.root)
+        # nbconvert runs the kernel in the notebook's own folder: the submitted copy.
+        self.workdir = self.course.submitted(task.student, task.assignment)
+
+    def env(self, task: GradingTask, limits: Limits) -> dict[str, str]:
+        env = dict(task.env)
+        env.update(thread_environment(limits))
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(self.jupyter), env.get("JUPYTER_PATH")]))
+        env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
+        env["TMPDIR"] = str(self.runtime)  # nbclient writes the kernel's connection file there
+        # IPython and Keras use their folders only if they can write them (Keras falls back to
+        # /tmp/.keras and downloads): each kernel gets a private copy; links to the weights stay links.
+        for name, folder in (("IPYTHONDIR", "ipython"), ("KERAS_HOME", "keras")):
+            if env.get(name):
+                shutil.copytree(env[name], self.runtime / folder, symlinks=True)
+                env[name] = str(self.runtime / folder)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.pop("JPY_PARENT_PID", None)
+        return env
+
+
+def _worker_cpus(task: GradingTask) -> tuple[int, ...]:
+    if not task.pin_cpus or not task.limits.threads:
+        return task.limits.cpus
+    try:
+        from distributed import get_worker
+
+        index = int(get_worker().name)
+    except (ImportError, ValueError, TypeError):
+        return task.limits.cpus
+    cores = sorted(os.sched_getaffinity(0))
+    share = task.limits.threads
+    start = (index * share) % len(cores)
+    return tuple(cores[(start + i) % len(cores)] for i in range(share))
+
+
+def evaluate_saved_model(task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits) -> list[dict]:
+    """The grader's checks (grader.grading.evaluate) in a fresh sandboxed process, as dicts."""
+    spec = spec_for(task.assignment)
+    if spec is None:
+        return []
+    command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment, str(scratch.workdir / spec.model)]
+    if task.sandbox:
+        hidden = [Path(p) for p in task.hidden]
+        # The runtime folder holds the private KERAS_HOME, where the published weights are found.
+        command = sandbox_argv(command, workdir=scratch.workdir, writable=[scratch.runtime], hidden=hidden,
+                               readable=[scratch.workdir], limits=limits)
+    log = scratch.root / "evaluate.log"
+    code = _run(command, cwd=scratch.workdir, env=env, log=log, timeout=EVALUATION_TIMEOUT_SECONDS)
+    try:
+        return json.loads(log.read_text().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        why = "timed out" if code is None else f"exited with {code}"
+        message = f"the grader's evaluation of the saved model {why}: {_tail(log, 3)}"
+        return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
+                 "not_measured": ""} for c in spec.checks]
+
+
+def grade_submission(task: GradingTask) -> GradingOutcome:
+    """Grade one submission; every failure becomes a status with its reason, never an exception."""
+    from dataclasses import replace
+
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    outcome = GradingOutcome(task.student, task.assignment, CRASHED, sha256=task.sha256)
+    limits = replace(task.limits, cpus=_worker_cpus(task))
+    scratch = _Scratch(task)
+    try:
+        env = scratch.env(task, limits)
+        scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime))
+        submitted = nbformat.reads(task.notebook_json, as_version=4)
+        released = nbformat.read(scratch.course.release(task.assignment) / task.notebook_name, as_version=4)
+        # collect() reported what it restored; this repeats the restoration for submissions handed
+        # straight to a worker.
+        submitted, _ = restore_cells(submitted, released)
+        target = scratch.course.submitted(task.student, task.assignment) / task.notebook_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(submitted, target)
+        if task.sandbox:
+            hidden = [Path(p) for p in (*task.hidden, *task.held_out)]
+            write_kernelspec(scratch.jupyter, workdir=scratch.workdir, writable=[scratch.workdir, scratch.runtime],
+                             hidden=hidden, limits=limits)
+        timings["setup"] = time.monotonic() - started
+        budget = limits.submission_timeout - (time.monotonic() - started)
+        code = _run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
+                     "--force", "--create"], cwd=scratch.course.root, env=env, log=scratch.log, timeout=budget)
+        timings["nbgrader_autograde"] = time.monotonic() - started - timings["setup"]
+        graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name
+        if code is None:
+            outcome.status, outcome.reason = TIMED_OUT, f"grading took longer than {limits.submission_timeout:.0f} s"
+            return outcome
+        if code != 0 or not graded_path.is_file():
+            outcome.status, outcome.reason = _failure(scratch.log, limits, code)
+            return outcome
+        mark = time.monotonic()
+        outcome.checks = evaluate_saved_model(task, scratch, env, limits)
+        timings["grader_checks"] = time.monotonic() - mark
+        mark = time.monotonic()
+        graded = nbformat.read(graded_path, as_version=4)
+        apply_checks(graded, outcome.checks)
+        resources = {"nbgrader": {"notebook": Path(task.notebook_name).stem, "assignment": task.assignment,
+                                  "student": task.student, "db_url": scratch.course.gradebook_url}}
+        SaveAutoGrades().preprocess(graded, resources)
+        nbformat.write(graded, graded_path)
+        code = _run([sys.executable, "-m", "nbgrader", "generate_feedback", task.assignment,
+                     f"--student={task.student}", "--force"], cwd=scratch.course.root, env=env, log=scratch.log,
+                    timeout=300)
+        feedback = scratch.course.feedback(task.student, task.assignment) / f"{Path(task.notebook_name).stem}.html"
+        timings["feedback"] = time.monotonic() - mark
+        outcome.autograded_json = nbformat.writes(graded)
+        outcome.feedback_html = feedback.read_text() if feedback.is_file() else None
+        timeouts = scratch.log.read_text(errors="replace").count("Timeout waiting for execute reply")
+        notes = [f"{timeouts} cell(s) interrupted at the {limits.cell_timeout} s cell time limit"] if timeouts else []
+        if code != 0:
+            notes.append(f"feedback failed: {_tail(scratch.log, 3)}")
+        outcome.status, outcome.reason = GRADED, "; ".join(notes)
+        return outcome
+    except Exception as error:  # the worker must report, never die: one bad file cannot stop the class
+        outcome.reason = f"grading failed: {type(error).__name__}: {error}\n{_tail(scratch.log)}"
+        return outcome
+    finally:
+        timings["total"] = time.monotonic() - started
+        outcome.timings = timings
+        if not os.environ.get("COURSE_KEEP_SCRATCH"):
+            shutil.rmtree(scratch.root, ignore_errors=True)
+            shutil.rmtree(scratch.runtime, ignore_errors=True)

@@ -1,0 +1,78 @@
+"""The single writer: the only code that touches the class's gradebook and its folders.
+
+Workers return outcomes; the main process writes each one here, in order of arrival: the graded
+notebook and the feedback into the course folders, the scores into nbgrader's gradebook (with
+nbgrader's own SaveAutoGrades, from the graded notebook's outputs), then one line in the grading
+journal. The journal line comes last, so a run killed half-way regrades only the submissions that
+have none, and a rerun never grades a submission twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import nbformat
+
+from grader.course_dir import CourseDir
+from grader.grading.statuses import GRADED
+from grader.grading.worker import GradingOutcome
+
+
+class GradebookWriter:
+    def __init__(self, course: CourseDir):
+        self.course = course
+        self.journal = course.root / "grading_journal.jsonl"
+
+    def finished(self, assignment: str) -> dict[str, dict]:
+        """student -> the last journal entry of `assignment` (status, reason, sha256 of the file)."""
+        entries: dict[str, dict] = {}
+        if self.journal.is_file():
+            for line in self.journal.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # a line cut off by a kill: that submission is graded again
+                if entry.get("assignment") == assignment:
+                    entries[entry["student"]] = entry
+        return entries
+
+    def write(self, outcome: GradingOutcome, notebook_name: str) -> None:
+        if outcome.status == GRADED and outcome.autograded_json:
+            self._write_files(outcome, notebook_name)
+            self._write_grades(outcome, notebook_name)
+        entry = {
+            "student": outcome.student, "assignment": outcome.assignment, "status": outcome.status,
+            "reason": outcome.reason, "sha256": outcome.sha256, "checks": outcome.checks,
+            "timings": outcome.timings, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        with open(self.journal, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def _write_files(self, outcome: GradingOutcome, notebook_name: str) -> None:
+        graded = self.course.autograded(outcome.student, outcome.assignment)
+        graded.mkdir(parents=True, exist_ok=True)
+        _atomic_write(graded / notebook_name, outcome.autograded_json)
+        if outcome.feedback_html:
+            feedback = self.course.feedback(outcome.student, outcome.assignment)
+            feedback.mkdir(parents=True, exist_ok=True)
+            _atomic_write(feedback / f"{Path(notebook_name).stem}.html", outcome.feedback_html)
+
+    def _write_grades(self, outcome: GradingOutcome, notebook_name: str) -> None:
+        from nbgrader.api import Gradebook
+        from nbgrader.preprocessors import SaveAutoGrades
+
+        with Gradebook(self.course.gradebook_url) as gradebook:
+            gradebook.update_or_create_student(outcome.student)
+            gradebook.update_or_create_submission(outcome.assignment, outcome.student)
+        nb = nbformat.reads(outcome.autograded_json, as_version=4)
+        resources = {"nbgrader": {"notebook": Path(notebook_name).stem, "assignment": outcome.assignment,
+                                  "student": outcome.student, "db_url": self.course.gradebook_url}}
+        SaveAutoGrades().preprocess(nb, resources)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)

@@ -1,0 +1,56 @@
+"""A tiny nbgrader course (one assignment `a1`, plain Python, no TensorFlow) for fast tests of
+collecting and validating: nbgrader's generate_assignment runs once per session, each test gets
+its own copy."""
+
+import shutil
+
+import nbformat
+import pytest
+
+from grader.course_dir import CourseDir
+from grader.notebooks import assign_cell_ids, write_ipynb
+
+ASSIGNMENT = "a1"
+
+
+def _cell(source, **nbgrader):
+    cell = nbformat.v4.new_code_cell(source)
+    meta = {"grade": False, "locked": False, "schema_version": 3, "solution": False, "task": False}
+    cell.metadata["nbgrader"] = {**meta, **nbgrader}
+    return cell
+
+
+def tiny_source():
+    """One solution cell, one visible test (2 points), one hidden test (1 point)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# a1\nWrite `double`."),
+        _cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+              grade_id="double", solution=True),
+        _cell('assert double(2) == 4, "double(2) should be 4"\nprint("ok")',
+              grade_id="test_double", grade=True, locked=True, points=2),
+        _cell("# Hidden test: negative numbers.\n### BEGIN HIDDEN TESTS\nassert double(-1) == -2\n"
+              "### END HIDDEN TESTS", grade_id="test_hidden", grade=True, locked=True, points=1),
+    ]
+    assign_cell_ids(nb)
+    return nb
+
+
+@pytest.fixture(scope="session")
+def tiny_template(tmp_path_factory):
+    course = CourseDir(tmp_path_factory.mktemp("tiny") / "course")
+    course.write_config()
+    write_ipynb(tiny_source(), course.source(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    result = course.nbgrader("generate_assignment", ASSIGNMENT, "--force", "--create")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return course
+
+
+@pytest.fixture
+def tiny_course(tiny_template, tmp_path):
+    """A fresh copy of the tiny course, its config pointing at the copy."""
+    course = CourseDir(tmp_path / "course")
+    shutil.copytree(tiny_template.root, course.root)
+    course.write_config()
+    return course

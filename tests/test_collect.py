@@ -1,0 +1,265 @@
+"""Collecting: Colab's lost metadata comes back from the release, Colab's file names are
+recognised, and every handed-in file ends collected or set aside with a reason."""
+
+import copy
+import json
+import os
+import shutil
+import zipfile
+
+import nbformat
+import pytest
+
+from grader import paths
+from grader.grading.cells import restore_cells
+from grader.grading.collect import collect
+from grader.grading.collector import ColabCollectorPlugin, undecorated
+from grader.grading.statuses import MALFORMED
+from grader.notebooks import read_ipynb
+
+REAL = paths.NOTEBOOKS_DIR / "01_cats_vs_dogs.ipynb"
+ASSIGNMENT = "a1"  # the tiny course of conftest.py
+
+
+@pytest.fixture(scope="module")
+def real():
+    return read_ipynb(REAL)
+
+
+def nbgrader_cells(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def stripped(nb, ids=False):
+    """What Colab may hand back: no nbgrader metadata; with ids=True no cell ids either (nbformat 4.0)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    if ids:
+        data = json.loads(nbformat.writes(nb))
+        data["nbformat_minor"] = 0
+        for cell in data["cells"]:
+            del cell["id"]
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+    return nb
+
+
+def cell_with_source(nb, start):
+    (cell,) = [c for c in nb.cells if c.source.startswith(start)]
+    return cell
+
+
+# restore_cells
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["ids kept", "ids lost"])
+def test_lost_metadata_is_restored_identical_to_the_release(real, ids):
+    submitted = stripped(real, ids=ids)
+    before = copy.deepcopy(submitted)
+    restored, messages = restore_cells(submitted, real)
+    assert submitted == before, "the input must not change"
+    expected = nbgrader_cells(real)
+    got = nbgrader_cells(restored)
+    assert got.keys() == expected.keys()
+    for name, cell in expected.items():
+        assert got[name].metadata["nbgrader"] == cell.metadata["nbgrader"]
+        assert got[name].id == cell.id == name
+        assert got[name].source == cell.source
+    assert messages == [f"restored nbgrader metadata of cell {name!r} (lost, e.g. by Colab)" for name in expected]
+    nbformat.validate(restored)
+    again, messages = restore_cells(restored, real)
+    assert messages == [] and again == restored, "a second run finds nothing to restore"
+
+
+def test_an_untouched_submission_yields_no_messages(real):
+    restored, messages = restore_cells(real, real)
+    assert messages == []
+    assert restored == real
+
+
+def test_edited_and_deleted_test_cells_are_reported_by_grade_id(real):
+    submitted = copy.deepcopy(real)
+    edited = cell_with_source(submitted, "assert model.output_shape")
+    edited.source = "# I fixed the test\n" + edited.source
+    submitted.cells = [c for c in submitted.cells if c.get("id") != "test_base_frozen"]
+    restored, messages = restore_cells(submitted, real)
+    assert messages == [
+        "deleted cell 'test_base_frozen': added back from the release",
+        "edited locked cell 'test_head_shape': graded with the release's version",
+    ]
+    assert cell_with_source(restored, "# I fixed the test").metadata["nbgrader"]["grade_id"] == "test_head_shape"
+
+
+def test_without_metadata_or_ids_answers_are_found_among_scratch_cells(real):
+    """Colab lost everything; the student answered, edited a test, deleted one and added scratch cells."""
+    submitted = stripped(real, ids=True)
+    for cell in submitted.cells:
+        if cell.source == "# YOUR CODE HERE\nraise NotImplementedError()":
+            cell.source = 'model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])'
+            position = submitted.cells.index(cell)
+    submitted.cells.insert(position, nbformat.v4.new_code_cell("print('trying things')"))
+    submitted.cells.insert(position + 2, nbformat.v4.new_code_cell("model.summary()"))
+    cell_with_source(submitted, "assert model.output_shape").source += "\nprint('extra')"
+    submitted.cells.remove(cell_with_source(submitted, "assert base_model.trainable"))
+
+    restored, messages = restore_cells(submitted, real)
+
+    assert cell_with_source(restored, "model.compile(").metadata["nbgrader"]["grade_id"] == "compile"
+    assert "nbgrader" not in cell_with_source(restored, "print('trying things')").metadata
+    assert "nbgrader" not in cell_with_source(restored, "model.summary()").metadata
+    assert "deleted cell 'test_base_frozen': added back from the release" in messages
+    assert "edited locked cell 'test_head_shape': graded with the release's version" in messages
+    assert set(nbgrader_cells(restored)) == set(nbgrader_cells(real)) - {"test_base_frozen"}
+    nbformat.validate(restored)
+
+
+# the collector plugin
+
+
+def test_colab_names_are_taken_for_the_release_notebook():
+    assert undecorated("Copy of 01_Cats_vs_dogs (1).ipynb") == "01_cats_vs_dogs"
+    two = ColabCollectorPlugin(notebooks=["01_cats_vs_dogs.ipynb", "02_flowers.ipynb"])
+    assert two.notebook_for("01_cats_vs_dogs.ipynb") == ("01_cats_vs_dogs.ipynb", "")
+    assert two.notebook_for("Copy of 02_flowers (2).ipynb")[0] == "02_flowers.ipynb"
+    assert two.notebook_for("homework.ipynb") == (
+        "homework.ipynb", "'homework.ipynb' is not a notebook of this assignment"
+    )
+    one = ColabCollectorPlugin(notebooks=["01_cats_vs_dogs.ipynb"])
+    assert one.notebook_for("homework.ipynb") == (
+        "01_cats_vs_dogs.ipynb",
+        "file name 'homework.ipynb' taken as '01_cats_vs_dogs.ipynb', the assignment's only notebook",
+    )
+
+
+# collect
+
+
+def test_collect_a_zip_of_colab_downloads(tiny_course, tmp_path):
+    release = tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    released = read_ipynb(release)
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(f"bob__{ASSIGNMENT}.ipynb", release.read_text())
+        z.writestr(f"carl__Copy of {ASSIGNMENT}.ipynb", nbformat.writes(stripped(released, ids=True)))
+        z.writestr("notes.txt", "my notes")
+        z.writestr(f"dan__{ASSIGNMENT}.ipynb", '{"cells": [')
+
+    result = collect(tiny_course, ASSIGNMENT, [archive])
+
+    assert result.students == ["bob", "carl"]
+    assert result.unmatched == ["class/notes.txt"]
+    assert result.reasons == {"class/notes.txt": "not a notebook (.txt)"}
+    assert [(r.student, r.status) for r in result.rejects] == [("dan", MALFORMED)]
+    assert "not a valid Jupyter notebook" in result.rejects[0].reason
+    assert result.rejects[0].reason.startswith(f"class/dan__{ASSIGNMENT}.ipynb: ")
+    carl = read_ipynb(tiny_course.submitted("carl", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    assert nbgrader_cells(carl).keys() == nbgrader_cells(released).keys()
+    for name, cell in nbgrader_cells(released).items():
+        assert nbgrader_cells(carl)[name].metadata["nbgrader"] == cell.metadata["nbgrader"]
+    assert result.changes["carl"][0] == (
+        f"class/carl__Copy of {ASSIGNMENT}.ipynb: file name 'Copy of {ASSIGNMENT}.ipynb' taken as '{ASSIGNMENT}.ipynb'"
+    )
+    assert f"{ASSIGNMENT}.ipynb: restored nbgrader metadata of cell 'test_double' (lost, e.g. by Colab)" in (
+        result.changes["carl"]
+    )
+    assert "bob" not in result.changes
+    assert not tiny_course.submitted("dan", ASSIGNMENT).exists()
+    kept = tiny_course.root / "rejected" / ASSIGNMENT / "class"
+    assert sorted(p.name for p in kept.iterdir()) == [f"dan__{ASSIGNMENT}.ipynb", "notes.txt"]
+    assert (kept / f"dan__{ASSIGNMENT}.ipynb").read_text() == '{"cells": ['
+
+
+def bad_files(folder, release):
+    """The bad inputs of test_grading.py, for the tiny assignment."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"xavier__{ASSIGNMENT}.ipynb").write_text('{"cells": [')  # cut-off JSON
+    (folder / f"fin__{ASSIGNMENT}.ipynb").write_text(json.dumps({"hello": "world"}))  # JSON, not a notebook
+    (folder / "gus-homework.ipynb").write_text(release.read_text())
+    (folder / f"hal__{ASSIGNMENT}_final.ipynb").write_text(release.read_text())
+    return folder
+
+
+def test_bad_files_folders_duplicates_and_broken_zips(tiny_course, tmp_path):
+    release = tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    bad = bad_files(tmp_path / "bad", release)
+    ivy = tmp_path / "ivy"
+    ivy.mkdir()
+    newer, older = ivy / f"ivy__{ASSIGNMENT} (1).ipynb", ivy / f"ivy__{ASSIGNMENT}.ipynb"  # nbgrader's order
+    newer.write_text(release.read_text().replace("Write", "Newer"))
+    older.write_text(release.read_text().replace("Write", "Older"))
+    os.utime(newer, (1_700_000_000, 1_700_000_000))
+    os.utime(older, (1_600_000_000, 1_600_000_000))
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really")
+
+    result = collect(tiny_course, ASSIGNMENT, [bad, ivy, tmp_path / "broken.zip"])
+
+    assert result.students == ["hal", "ivy"]
+    reasons = {r.student: r.reason for r in result.rejects}
+    assert all(r.status == MALFORMED for r in result.rejects)
+    assert reasons.keys() == {"xavier", "fin", "gus-homework"}
+    assert "not a valid Jupyter notebook" in reasons["xavier"]
+    assert "not a valid Jupyter notebook" in reasons["fin"]
+    assert "does not match <student>__<notebook>.ipynb" in reasons["gus-homework"]
+    assert result.changes["hal"] == [
+        f"bad/hal__{ASSIGNMENT}_final.ipynb: file name '{ASSIGNMENT}_final.ipynb' taken as '{ASSIGNMENT}.ipynb', "
+        "the assignment's only notebook"
+    ]
+    assert result.unmatched == ["bad/gus-homework.ipynb", "broken.zip"]
+    assert result.reasons["broken.zip"].startswith("not a readable zip archive")
+    assert "Newer" in (tiny_course.submitted("ivy", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    assert f"handed in 2 files for {ASSIGNMENT}.ipynb: kept the newest, 'ivy/{newer.name}'" in (
+        result.changes["ivy"][-1]
+    )
+    rejected = tiny_course.root / "rejected" / ASSIGNMENT
+    kept = {p.relative_to(rejected).as_posix() for p in rejected.rglob("*") if p.is_file()}
+    assert kept == {
+        f"bad/xavier__{ASSIGNMENT}.ipynb", f"bad/fin__{ASSIGNMENT}.ipynb", "bad/gus-homework.ipynb",
+        f"ivy/{older.name}", "broken.zip",
+    }
+
+
+def test_a_name_of_another_notebook_is_rejected_when_the_assignment_has_several(tiny_course, tmp_path):
+    release = tiny_course.release(ASSIGNMENT)
+    shutil.copy(release / f"{ASSIGNMENT}.ipynb", release / "b1.ipynb")
+    bad = bad_files(tmp_path / "bad", release / f"{ASSIGNMENT}.ipynb")
+    shutil.copy(release / "b1.ipynb", bad / "hal__Copy of B1.ipynb")
+
+    result = collect(tiny_course, ASSIGNMENT, [bad])
+
+    assert result.students == ["hal"]
+    assert sorted(p.name for p in tiny_course.submitted("hal", ASSIGNMENT).glob("*.ipynb")) == ["b1.ipynb"]
+    assert any(
+        f"set aside bad/hal__{ASSIGNMENT}_final.ipynb: '{ASSIGNMENT}_final.ipynb' is not a notebook of this assignment"
+        in change for change in result.changes["hal"]
+    )
+
+
+def test_a_pattern_with_a_folder_per_student(tiny_course, tmp_path):
+    """As an LMS hands them: one folder per student, the notebook named anyhow."""
+    release = tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    for student, name in (("ada", f"Copy of {ASSIGNMENT}.ipynb"), ("bea", f"{ASSIGNMENT} (1).ipynb")):
+        (tmp_path / "lms" / student).mkdir(parents=True)
+        shutil.copy(release, tmp_path / "lms" / student / name)
+
+    folder_per_student = r".*/lms/(?P<student_id>[^/]+)/(?P<file_id>[^/]+)$"
+    result = collect(tiny_course, ASSIGNMENT, [tmp_path / "lms"], pattern=folder_per_student)
+
+    assert result.students == ["ada", "bea"]
+    assert result.rejects == [] and result.unmatched == []
+    assert (tiny_course.submitted("bea", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").is_file()
+
+
+def test_of_two_files_in_a_zip_the_newest_entry_is_kept(tiny_course, tmp_path):
+    """nbgrader's extraction loses the zip entries' times; the plugin reads them from the archive."""
+    text = (tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    newer = zipfile.ZipInfo(f"eve__{ASSIGNMENT} (1).ipynb", (2024, 3, 2, 9, 0, 0))  # sorted first
+    older = zipfile.ZipInfo(f"eve__{ASSIGNMENT}.ipynb", (2024, 3, 1, 9, 0, 0))
+    with zipfile.ZipFile(tmp_path / "eve.zip", "w") as z:
+        z.writestr(newer, text.replace("Write", "Newer"))
+        z.writestr(older, text.replace("Write", "Older"))
+
+    result = collect(tiny_course, ASSIGNMENT, [tmp_path / "eve.zip"])
+
+    assert result.students == ["eve"]
+    assert "Newer" in (tiny_course.submitted("eve", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    assert result.changes["eve"][-1].startswith(f"handed in 2 files for {ASSIGNMENT}.ipynb: kept the newest")

@@ -1,0 +1,250 @@
+"""Bad submissions, graded through the real pipeline (collect, Dask workers, bwrap sandbox, nbgrader,
+the single gradebook writer) on the tiny plain-Python assignment of conftest.py: each ends in one
+clear status with its reason, and none of them touches another student's grade or the gradebook."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from grader import paths
+from grader.grading.autograde import CRASHED, GRADED, MALFORMED, MISSING, TIMED_OUT, autograde
+from grader.grading.report import grade_rows
+from grader.grading.sandbox import Limits
+from grader.notebooks import read_ipynb, write_ipynb
+
+ASSIGNMENT = "a1"
+LIMITS = Limits(cell_timeout=10, submission_timeout=45, memory_bytes=2 * 2**30, output_chars=50_000)
+
+
+def plain_env(tmp_path):
+    """The kernels need nothing of the course's assets; an empty IPYTHONDIR keeps Keras out of them."""
+    env = dict(os.environ)
+    env["IPYTHONDIR"] = str(tmp_path / "ipython")
+    (tmp_path / "ipython").mkdir(exist_ok=True)
+    env.pop("KERAS_HOME", None)
+    return env
+
+
+def handed_in(course, folder, student, answer=None, edit=None):
+    """The tiny release with `answer` typed into the solution cell, then `edit(nb)` applied."""
+    nb = read_ipynb(course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    if answer is not None:
+        (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        cell.source = answer
+    if edit:
+        edit(nb)
+    path = folder / f"{student}__{ASSIGNMENT}.ipynb"
+    write_ipynb(nb, path)
+    return path
+
+
+SOLUTION = "def double(x):\n    return x + x"
+
+
+def cell_of(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+@pytest.fixture(scope="module")
+def graded(tiny_template, tmp_path_factory):
+    """One grading run over every bad input beside two good submissions."""
+    import shutil
+
+    from grader.course_dir import CourseDir
+
+    root = tmp_path_factory.mktemp("isolation")
+    course = CourseDir(root / "course")
+    shutil.copytree(tiny_template.root, course.root)
+    course.write_config()
+    folder = root / "in"
+    folder.mkdir()
+    gradebook = course.root / "gradebook.db"
+    snoop = f'''
+import os, socket
+def attempt(what, action):
+    try:
+        action()
+        print(what, "SUCCEEDED")
+    except Exception as error:
+        print(what, "blocked:", type(error).__name__)
+attempt("read gradebook", lambda: open({str(gradebook)!r}, "rb").read(100))
+attempt("write gradebook", lambda: open({str(gradebook)!r}, "ab").write(b"x"))
+print("course folder as seen from the kernel:", sorted(os.listdir({str(course.root)!r})))
+attempt("read hidden tests", lambda: open({str(course.source(ASSIGNMENT) / "a1.ipynb")!r}).read())
+attempt("read solutions", lambda: os.listdir({str(paths.SOLUTIONS_DIR)!r})[0])
+attempt("network", lambda: socket.create_connection(("8.8.8.8", 53), timeout=5))
+attempt("write repository", lambda: open({str(paths.REPO_ROOT / "snooped.txt")!r}, "w").write("x"))
+def double(x):
+    return x + x
+'''
+    files = [
+        handed_in(course, folder, "ann_good", SOLUTION),
+        handed_in(course, folder, "ben_good_twin", SOLUTION),
+        handed_in(course, folder, "cat_loops_forever", "while True:\n    pass"),
+        handed_in(course, folder, "dan_swallows_interrupts",
+                  "while True:\n    try:\n        while True:\n            pass\n"
+                  "    except BaseException:\n        pass"),
+        handed_in(course, folder, "eli_slow_overall", SOLUTION,
+                  lambda nb: nb.cells.extend(nbformat.v4.new_code_cell("import time\ntime.sleep(9)")
+                                             for _ in range(6))),
+        handed_in(course, folder, "eve_memory_hog",
+                  "blocks = []\nwhile True:\n    blocks.append(bytearray(b'x' * 2**28))"),
+        handed_in(course, folder, "fay_prints_100mb", 'print("x" * 100_000_000)\n' + SOLUTION),
+        handed_in(course, folder, "gus_snoops", snoop),
+        handed_in(course, folder, "hal_deleted_test", SOLUTION,
+                  lambda nb: nb.cells.remove(cell_of(nb, "test_double"))),
+        handed_in(course, folder, "ida_edited_test", "def double(x):\n    return 0",
+                  lambda nb: setattr(cell_of(nb, "test_double"), "source", "print('all good')")),
+        handed_in(course, folder, "jon_kills_kernel", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+    ]
+    (folder / f"kim__{ASSIGNMENT}.ipynb").write_text('{"cells": [')
+    (folder / f"lea__{ASSIGNMENT}.ipynb").write_text(json.dumps({"hello": "world"}))
+    (folder / "max-homework.ipynb").write_text(files[0].read_text())
+    files += [folder / name for name in (f"kim__{ASSIGNMENT}.ipynb", f"lea__{ASSIGNMENT}.ipynb", "max-homework.ipynb")]
+    started = time.monotonic()
+    results = autograde(course, ASSIGNMENT, files, plain_env(root), roster=["ann_good", "zed_never_handed_in"],
+                        limits=LIMITS, workers=2)
+    rows = {row.student: row for row in grade_rows(course, results)}
+    for row in rows.values():
+        print(f"{row.student:24} {row.status:10} {row.total:g}  {row.reason[:150]!r}")
+    print(f"graded in {time.monotonic() - started:.0f} s")
+    return course, rows
+
+
+def autograded(course, student):
+    return nbformat.read(course.autograded(student, ASSIGNMENT) / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def solution_cell(nb):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+
+
+def outputs_text(cell):
+    return "".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+
+
+def test_good_submissions_get_full_marks_beside_bad_ones(graded):
+    course, rows = graded
+    for student in ("ann_good", "ben_good_twin"):
+        assert rows[student].status == GRADED, rows[student].reason
+        assert rows[student].points == {"test_double": 2, "test_hidden": 1}
+
+
+def test_an_endless_cell_hits_the_cell_time_limit_and_the_rest_is_graded(graded):
+    course, rows = graded
+    row = rows["cat_loops_forever"]
+    assert row.status == GRADED and "interrupted at the 10 s cell time limit" in row.reason
+    assert row.total == 0
+
+
+def test_a_loop_that_swallows_interrupts_times_out(graded):
+    row = graded[1]["dan_swallows_interrupts"]
+    assert row.status == TIMED_OUT and "did not stop when interrupted" in row.reason
+
+
+def test_a_notebook_slower_than_the_submission_limit_times_out(graded):
+    row = graded[1]["eli_slow_overall"]
+    assert row.status == TIMED_OUT and "longer than 45 s" in row.reason
+
+
+def test_a_memory_hog_gets_memory_error_inside_its_own_kernel(graded):
+    course, rows = graded
+    assert rows["eve_memory_hog"].status == GRADED
+    answer = solution_cell(autograded(course, "eve_memory_hog"))
+    assert "MemoryError" in [o.get("ename") for o in answer.outputs]
+
+
+def test_a_100_mb_print_is_cut_in_the_graded_notebook(graded):
+    course, rows = graded
+    assert rows["fay_prints_100mb"].status == GRADED and rows["fay_prints_100mb"].total == 3
+    path = course.autograded("fay_prints_100mb", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    assert path.stat().st_size < 1_000_000
+    assert "characters of output dropped" in path.read_text()
+
+
+def test_a_snooping_notebook_sees_no_gradebook_tests_solutions_or_network(graded):
+    course, rows = graded
+    assert rows["gus_snoops"].status == GRADED and rows["gus_snoops"].total == 3
+    answer = solution_cell(autograded(course, "gus_snoops"))
+    text = outputs_text(answer)
+    assert "SUCCEEDED" not in text, text
+    for attempt in ("read gradebook", "write gradebook", "read hidden tests", "read solutions", "network",
+                    "write repository"):
+        assert f"{attempt} blocked" in text
+    assert not (paths.REPO_ROOT / "snooped.txt").exists()
+    # Only the mount point of the kernel's own scratch folder shows, nothing of the course.
+    assert "course folder as seen from the kernel: ['.grading']" in text
+
+
+def test_deleted_and_edited_test_cells_are_restored_and_reported(graded):
+    course, rows = graded
+    hal, ida = rows["hal_deleted_test"], rows["ida_edited_test"]
+    assert hal.status == GRADED and hal.points["test_double"] == 2 and "deleted cell 'test_double'" in hal.reason
+    assert ida.status == GRADED and ida.points["test_double"] == 0 and "edited locked cell 'test_double'" in ida.reason
+
+
+def test_a_kernel_that_dies_is_reported(graded):
+    row = graded[1]["jon_kills_kernel"]
+    assert row.status == CRASHED and "kernel died" in row.reason
+
+
+def test_unreadable_or_misnamed_files_are_malformed_and_kept(graded):
+    course, rows = graded
+    assert rows["kim"].status == MALFORMED and "not a valid Jupyter notebook" in rows["kim"].reason
+    assert rows["lea"].status == MALFORMED and "not a valid Jupyter notebook" in rows["lea"].reason
+    assert rows["zed_never_handed_in"].status == MISSING
+    kept = {p.name for p in (course.root / "rejected" / ASSIGNMENT).rglob("*") if p.is_file()}
+    assert {f"kim__{ASSIGNMENT}.ipynb", f"lea__{ASSIGNMENT}.ipynb", "max-homework.ipynb"} <= kept
+
+
+def test_the_gradebook_is_intact_and_holds_every_graded_student(graded):
+    course, rows = graded
+    with Gradebook(course.gradebook_url) as gradebook:
+        students = {s.id for s in gradebook.students}
+        for student, row in rows.items():
+            if row.status == GRADED:
+                assert student in students
+                assert gradebook.find_submission(ASSIGNMENT, student).score == row.total
+
+
+def test_feedback_shows_points_and_messages_but_no_hidden_test_code(graded):
+    course, rows = graded
+    html = (course.feedback("ann_good", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+    assert "test_hidden" in html or "hidden test" in html
+    assert "double(-1)" not in html, "a hidden test's code reached the feedback"
+
+
+def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path):
+    """`course autograde` killed once the first grade is written; the rerun grades only the rest."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    students = [f"s{i}" for i in range(4)]
+    files = [handed_in(tiny_course, folder, s, "import time\ntime.sleep(2)\n" + SOLUTION) for s in students]
+    env = plain_env(tmp_path)
+    command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, files),
+               "--course", str(tiny_course.root), "--workers", "1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    journal = tiny_course.root / "grading_journal.jsonl"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (journal.is_file() and journal.read_text().count("\n") >= 1):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    first = journal.read_text().count("\n")
+    assert 1 <= first < len(students), "the run should have been killed half-way"
+    results = autograde(tiny_course, ASSIGNMENT, files, env, workers=1)
+    assert all(r.status == GRADED for r in results), [(r.student, r.status, r.reason) for r in results]
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    graded_once = [e["student"] for e in entries]
+    assert sorted(graded_once) == students, "every student graded exactly once over both runs"
+    assert sum("already graded" in r.reason for r in results) == first
+    with Gradebook(tiny_course.gradebook_url) as gradebook:
+        assert all(gradebook.find_submission(ASSIGNMENT, s).score == 3 for s in students)
