@@ -55,7 +55,7 @@ def _limits(args: argparse.Namespace):
     from grader.grading.sandbox import GIB, Limits
 
     return Limits(cell_timeout=args.cell_timeout, submission_timeout=args.timeout,
-                  memory_bytes=int(args.memory_gb * GIB), output_chars=args.output_chars)
+                  memory_bytes=int(args.memory_gb * GIB), output_chars=args.output_chars, threads=args.threads)
 
 
 def _course(args: argparse.Namespace):
@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--roster", help="file of student ids: those without a submission are reported missing")
     grade.add_argument("--workers", type=int, help="parallel grading workers (default: one per core)")
     grade.add_argument("--scheduler", help="address of a Dask scheduler (default: local workers)")
+    grade.add_argument("--threads", type=int, default=0,
+                       help="TensorFlow threads per kernel, pinned to its share of the cores (default: TensorFlow's "
+                            "own choice, unpinned; faster here, see the README)")
     grade.add_argument("--regrade", action="store_true", help="grade again submissions already graded")
     grade.add_argument("--no-sandbox", action="store_true", help="run kernels without isolation (trusted notebooks)")
     grade.add_argument("--timeout", type=float, default=1800, help="seconds allowed per submission")

@@ -23,6 +23,12 @@ c.FileNameCollectorPlugin.named_regexp = {named_regexp!r}
 c.ZipCollectApp.archive_directory = "archive"
 c.ZipCollectApp.extracted_directory = "extracted"
 c.GenerateFeedback.force = True
+# Feedback shows each test's name, points, output and message, never a hidden test's code.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.grading.preprocessors.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 '''
 
 # Submissions are handed in as "<student>__<notebook>.ipynb".

@@ -34,3 +34,22 @@ def test_threshold_is_below_the_worst_seed(name, metric, limit):
     assert len(values) >= MIN_SEEDS, f"{where} calibrated with {len(values)} seeds; run `course calibrate {name}`"
     worst = min(values)
     assert limit <= worst - MARGIN, f"{where} threshold {limit} is not {MARGIN} below the worst seed {worst}"
+
+
+def test_the_graders_own_thresholds_are_the_notebooks():
+    """data/grading.toml's held-out accuracy thresholds equal the solution's `_THRESHOLD` of the
+    same test, so that the notebook's check and the grader's check ask for the same accuracy."""
+    from grader import paths
+    from grader.grading.spec import load_specs
+    from grader.markers import THRESHOLD
+    from grader.notebooks import grade_id, read_source
+
+    specs = load_specs()
+    assert specs, "data/grading.toml lists no assignment"
+    for assignment, spec in specs.items():
+        cells = {grade_id(c): c for c in read_source(paths.SOLUTIONS_DIR / f"{assignment}.py").cells if grade_id(c)}
+        for check in spec.checks:
+            assert check.test in cells, f"{assignment}: data/grading.toml names {check.test}, which is no test cell"
+            if "threshold" in check.params:
+                found = THRESHOLD.search(cells[check.test].source)
+                assert found and float(found.group(1)) == check.params["threshold"], (assignment, check.test)

@@ -1,4 +1,4 @@
-"""`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE`: the grader's checks, as JSON on stdout.
+"""`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE [--wait]`: the grader's checks, as JSON on stdout.
 
 Run by the grading worker in a fresh sandboxed process after the notebook has finished, so the
 model is judged from its saved file alone. Any failure becomes a failed check with its reason.
@@ -53,6 +53,11 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dic
 
 def main() -> None:
     assignment, model_file = sys.argv[1], Path(sys.argv[2])
+    if "--wait" in sys.argv[3:]:
+        # Started while the notebook still runs: import TensorFlow now, judge when told to.
+        import keras  # noqa: F401
+
+        sys.stdin.readline()
     mirror = os.environ.get("COURSE_ASSETS_MIRROR")
     results = evaluate(assignment, model_file, Path(mirror) if mirror else None)
     # The last line of stdout is the result; TensorFlow may print before it.

@@ -114,13 +114,12 @@ c.KernelManager.ip = {str(runtime / "kernel")!r}
 c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutputSize.max_chars = {limits.output_chars}
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, GetGrades, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
-from grader.grading.preprocessors import HideHiddenTests, LimitOutputSize
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput,
+                                    SaveAutoGrades)
+from grader.grading.preprocessors import LimitOutputSize
 c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 '''
 
 
@@ -180,6 +179,26 @@ class _Scratch:
         return env
 
 
+def write_feedback(course: CourseDir, assignment: str, student: str) -> None:
+    """nbgrader's own GenerateFeedback converter, run in this process (a subprocess costs seconds of
+    start-up per submission); it reads the scores that SaveAutoGrades just wrote."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import GetGrades
+    from traitlets.config import Config
+
+    from grader.grading.preprocessors import HideHiddenTests
+
+    config = Config()
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.assignment_id = assignment
+    config.CourseDirectory.student_id = student
+    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.force = True
+    GenerateFeedback(coursedir=CourseDirectory(config=config), config=config).start()
+
+
 def _worker_cpus(task: GradingTask) -> tuple[int, ...]:
     if not task.pin_cpus or not task.limits.threads:
         return task.limits.cpus
@@ -195,26 +214,50 @@ def _worker_cpus(task: GradingTask) -> tuple[int, ...]:
     return tuple(cores[(start + i) % len(cores)] for i in range(share))
 
 
-def evaluate_saved_model(task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits) -> list[dict]:
-    """The grader's checks (grader.grading.evaluate) in a fresh sandboxed process, as dicts."""
-    spec = spec_for(task.assignment)
-    if spec is None:
-        return []
-    command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment, str(scratch.workdir / spec.model)]
-    if task.sandbox:
-        hidden = [Path(p) for p in task.hidden]
-        # The runtime folder holds the private KERAS_HOME, where the published weights are found.
-        command = sandbox_argv(command, workdir=scratch.workdir, writable=[scratch.runtime], hidden=hidden,
-                               readable=[scratch.workdir], limits=limits)
-    log = scratch.root / "evaluate.log"
-    code = _run(command, cwd=scratch.workdir, env=env, log=log, timeout=EVALUATION_TIMEOUT_SECONDS)
-    try:
-        return json.loads(log.read_text().strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        why = "timed out" if code is None else f"exited with {code}"
-        message = f"the grader's evaluation of the saved model {why}: {_tail(log, 3)}"
-        return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
-                 "not_measured": ""} for c in spec.checks]
+class Evaluator:
+    """The grader's checks (grader.grading.evaluate) in a fresh sandboxed process.
+
+    Started before the notebook runs, so that importing TensorFlow overlaps with it; it judges the
+    saved model only when `results()` tells it to, after the notebook has finished.
+    """
+
+    def __init__(self, task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits):
+        self.spec = spec_for(task.assignment)
+        self.process = None
+        if self.spec is None:
+            return
+        command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment,
+                   str(scratch.workdir / self.spec.model), "--wait"]
+        if task.sandbox:
+            # The runtime folder holds the private KERAS_HOME, where the published weights are found.
+            command = sandbox_argv(command, workdir=scratch.workdir, writable=[scratch.runtime],
+                                   hidden=[Path(p) for p in task.hidden], readable=[scratch.workdir], limits=limits)
+        self.log = scratch.root / "evaluate.log"
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(command, cwd=scratch.workdir, env=env, stdin=subprocess.PIPE,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def results(self) -> list[dict]:
+        if self.process is None:
+            return []
+        try:
+            self.process.communicate(b"go\n", timeout=EVALUATION_TIMEOUT_SECONDS)
+            code = self.process.returncode
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            code = None
+        try:
+            return json.loads(self.log.read_text().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            why = "timed out" if code is None else f"exited with {code}"
+            message = f"the grader's evaluation of the saved model {why}: {_tail(self.log, 3)}"
+            return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
+                     "not_measured": ""} for c in self.spec.checks]
+
+    def cancel(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 def grade_submission(task: GradingTask) -> GradingOutcome:
@@ -228,6 +271,7 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
     outcome = GradingOutcome(task.student, task.assignment, CRASHED, sha256=task.sha256)
     limits = replace(task.limits, cpus=_worker_cpus(task))
     scratch = _Scratch(task)
+    evaluator = None
     try:
         env = scratch.env(task, limits)
         scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime))
@@ -243,6 +287,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
             hidden = [Path(p) for p in (*task.hidden, *task.held_out)]
             write_kernelspec(scratch.jupyter, workdir=scratch.workdir, writable=[scratch.workdir, scratch.runtime],
                              hidden=hidden, limits=limits)
+        scratch.workdir.mkdir(parents=True, exist_ok=True)
+        evaluator = Evaluator(task, scratch, env, limits)
         timings["setup"] = time.monotonic() - started
         budget = limits.submission_timeout - (time.monotonic() - started)
         code = _run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
@@ -250,13 +296,15 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         timings["nbgrader_autograde"] = time.monotonic() - started - timings["setup"]
         graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name
         if code is None:
+            evaluator.cancel()
             outcome.status, outcome.reason = TIMED_OUT, f"grading took longer than {limits.submission_timeout:.0f} s"
             return outcome
         if code != 0 or not graded_path.is_file():
+            evaluator.cancel()
             outcome.status, outcome.reason = _failure(scratch.log, limits, code)
             return outcome
         mark = time.monotonic()
-        outcome.checks = evaluate_saved_model(task, scratch, env, limits)
+        outcome.checks = evaluator.results()
         timings["grader_checks"] = time.monotonic() - mark
         mark = time.monotonic()
         graded = nbformat.read(graded_path, as_version=4)
@@ -265,23 +313,27 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
                                   "student": task.student, "db_url": scratch.course.gradebook_url}}
         SaveAutoGrades().preprocess(graded, resources)
         nbformat.write(graded, graded_path)
-        code = _run([sys.executable, "-m", "nbgrader", "generate_feedback", task.assignment,
-                     f"--student={task.student}", "--force"], cwd=scratch.course.root, env=env, log=scratch.log,
-                    timeout=300)
+        try:
+            write_feedback(scratch.course, task.assignment, task.student)
+            feedback_problem = ""
+        except Exception as error:  # the grades stand without feedback; say so
+            feedback_problem = f"feedback failed: {type(error).__name__}: {error}"
         feedback = scratch.course.feedback(task.student, task.assignment) / f"{Path(task.notebook_name).stem}.html"
         timings["feedback"] = time.monotonic() - mark
         outcome.autograded_json = nbformat.writes(graded)
         outcome.feedback_html = feedback.read_text() if feedback.is_file() else None
         timeouts = scratch.log.read_text(errors="replace").count("Timeout waiting for execute reply")
         notes = [f"{timeouts} cell(s) interrupted at the {limits.cell_timeout} s cell time limit"] if timeouts else []
-        if code != 0:
-            notes.append(f"feedback failed: {_tail(scratch.log, 3)}")
+        if feedback_problem:
+            notes.append(feedback_problem)
         outcome.status, outcome.reason = GRADED, "; ".join(notes)
         return outcome
     except Exception as error:  # the worker must report, never die: one bad file cannot stop the class
         outcome.reason = f"grading failed: {type(error).__name__}: {error}\n{_tail(scratch.log)}"
         return outcome
     finally:
+        if evaluator is not None:
+            evaluator.cancel()
         timings["total"] = time.monotonic() - started
         outcome.timings = timings
         if not os.environ.get("COURSE_KEEP_SCRATCH"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -62,8 +63,11 @@ class GradebookWriter:
     def _write_grades(self, outcome: GradingOutcome, notebook_name: str) -> None:
         from nbgrader.api import Gradebook
         from nbgrader.preprocessors import SaveAutoGrades
+        from sqlalchemy.exc import SAWarning
 
-        with Gradebook(self.course.gradebook_url) as gradebook:
+        with Gradebook(self.course.gradebook_url) as gradebook, warnings.catch_warnings():
+            # nbgrader's own autograde raises the same SQLAlchemy autoflush warnings here; they are noise.
+            warnings.simplefilter("ignore", SAWarning)
             gradebook.update_or_create_student(outcome.student)
             gradebook.update_or_create_submission(outcome.assignment, outcome.student)
         nb = nbformat.reads(outcome.autograded_json, as_version=4)
