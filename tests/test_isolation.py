@@ -216,9 +216,10 @@ def test_the_gradebook_is_intact_and_holds_every_graded_student(graded):
 
 def test_feedback_shows_points_and_messages_but_no_hidden_test_code(graded):
     course, rows = graded
-    html = (course.feedback("ann_good", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
-    assert "test_hidden" in html or "hidden test" in html
-    assert "double(-1)" not in html, "a hidden test's code reached the feedback"
+    for student in ("ann_good", "ida_edited_test"):  # ida fails the hidden test: its traceback must not leak it
+        html = (course.feedback(student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+        assert "hidden test: its code is not shown" in html
+        assert "double(-1)" not in html, f"a hidden test's code reached {student}'s feedback"
 
 
 def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path):
@@ -248,3 +249,25 @@ def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path
     assert sum("already graded" in r.reason for r in results) == first
     with Gradebook(tiny_course.gradebook_url) as gradebook:
         assert all(gradebook.find_submission(ASSIGNMENT, s).score == 3 for s in students)
+
+
+def test_without_the_sandbox_a_trusted_notebook_is_graded_the_same(tiny_course, tmp_path):
+    """`--no-sandbox` (machines without bubblewrap, trusted notebooks) grades through the same pipeline."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = [handed_in(tiny_course, folder, "ann", SOLUTION), handed_in(tiny_course, folder, "bob")]
+    results = autograde(tiny_course, ASSIGNMENT, files, plain_env(tmp_path), workers=1, sandbox=False)
+    rows = {row.student: row for row in grade_rows(tiny_course, results)}
+    assert rows["ann"].status == GRADED and rows["ann"].points == {"test_double": 2, "test_hidden": 1}
+    assert rows["bob"].status == GRADED and rows["bob"].total == 0
+
+
+def test_feedback_never_quotes_a_hidden_test_even_in_a_traceback():
+    from grader.grading.preprocessors import HideHiddenTests
+
+    cell = nbformat.v4.new_code_cell("# check\n### BEGIN HIDDEN TESTS\nassert secret_rule(x)\n### END HIDDEN TESTS\n")
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="x breaks the rule",
+                                           traceback=["----> 3 assert secret_rule(x)", "AssertionError: x breaks"])]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert "secret_rule" not in cell.source and "secret_rule" not in "".join(cell.outputs[0].traceback)
+    assert cell.outputs[0].traceback == ["AssertionError: x breaks the rule"]

@@ -38,4 +38,8 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
             cell.source = HIDDEN_TESTS.sub(HIDDEN_NOTE, cell.source)
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    # A traceback quotes the failing lines: keep only the error and its message.
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
