@@ -271,3 +271,17 @@ def test_feedback_never_quotes_a_hidden_test_even_in_a_traceback():
     cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
     assert "secret_rule" not in cell.source and "secret_rule" not in "".join(cell.outputs[0].traceback)
     assert cell.outputs[0].traceback == ["AssertionError: x breaks the rule"]
+
+
+def test_a_given_dask_scheduler_does_the_grading(tiny_course, tmp_path):
+    """`--scheduler ADDRESS`: the same tasks go to an existing Dask cluster (here one started by the test)."""
+    from distributed import LocalCluster
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = [handed_in(tiny_course, folder, "ann", SOLUTION)]
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        results = autograde(tiny_course, ASSIGNMENT, files, plain_env(tmp_path), scheduler=cluster.scheduler_address)
+        assert any(name.startswith("grade") for name in cluster.scheduler.task_prefixes), "the cluster ran no task"
+    rows = {row.student: row for row in grade_rows(tiny_course, results)}
+    assert rows["ann"].status == GRADED and rows["ann"].total == 3
