@@ -107,7 +107,13 @@ def sandbox_argv(
 
 
 def write_kernelspec(
-    jupyter_path: Path, *, workdir: Path, writable: list[Path], hidden: list[Path], limits: Limits
+    jupyter_path: Path,
+    *,
+    workdir: Path,
+    writable: list[Path],
+    hidden: list[Path],
+    limits: Limits,
+    readable: list[Path] | None = None,
 ) -> Path:
     """A `python3` kernelspec under `jupyter_path` that starts ipykernel inside the sandbox.
 
@@ -118,7 +124,8 @@ def write_kernelspec(
     spec_dir = jupyter_path / "kernels" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": sandbox_argv(command, workdir=workdir, writable=writable, hidden=hidden, limits=limits),
+        "argv": sandbox_argv(command, workdir=workdir, writable=writable, hidden=hidden, limits=limits,
+                             readable=readable),
         "display_name": "Python 3 (sandboxed grading kernel)",
         "language": "python",
         "metadata": {"debugger": False},

@@ -148,6 +148,15 @@ def apply_checks(nb: nbformat.NotebookNode, checks: list[dict]) -> None:
             cell.setdefault("outputs", []).extend(_check_outputs(check))
 
 
+def _link_tree(source: Path, target: Path) -> None:
+    """`target` mirrors `source`: real folders, and links to its files (nothing large is copied)."""
+    for folder, _, files in os.walk(source):
+        here = target / Path(folder).relative_to(source)
+        here.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            (here / name).symlink_to(Path(folder, name).resolve())
+
+
 class _Scratch:
     """Folders of one grading run: a private course, the kernel's runtime files, logs."""
 
@@ -168,11 +177,19 @@ class _Scratch:
         env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(self.jupyter), env.get("JUPYTER_PATH")]))
         env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
         env["TMPDIR"] = str(self.runtime)  # nbclient writes the kernel's connection file there
+        # The kernel has no network: it must find what the notebooks download where this machine
+        # cached it (online instructors: run each solution once first). Inside the box HOME is /tmp,
+        # so the usual places are passed explicitly.
+        for name, cached in (("KERAS_HOME", Path.home() / ".keras"),
+                             ("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"),
+                             ("TFHUB_CACHE_DIR", Path(tempfile.gettempdir()) / "tfhub_modules")):
+            if not env.get(name) and cached.is_dir():
+                env[name] = str(cached)
         # IPython and Keras use their folders only if they can write them (Keras falls back to
-        # /tmp/.keras and downloads): each kernel gets a private copy; links to the weights stay links.
+        # /tmp/.keras and downloads): each kernel gets a private folder of links to the real files.
         for name, folder in (("IPYTHONDIR", "ipython"), ("KERAS_HOME", "keras")):
-            if env.get(name):
-                shutil.copytree(env[name], self.runtime / folder, symlinks=True)
+            if env.get(name) and Path(env[name]).is_dir():
+                _link_tree(Path(env[name]), self.runtime / folder)
                 env[name] = str(self.runtime / folder)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.pop("JPY_PARENT_PID", None)
@@ -285,8 +302,11 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         nbformat.write(submitted, target)
         if task.sandbox:
             hidden = [Path(p) for p in (*task.hidden, *task.held_out)]
+            # Data caches may live under /tmp (TF-Hub's default), which the box replaces: mount them back.
+            caches = [Path(env[n]) for n in ("TFDS_DATA_DIR", "TFHUB_CACHE_DIR")
+                      if env.get(n) and Path(env[n]).is_dir()]
             write_kernelspec(scratch.jupyter, workdir=scratch.workdir, writable=[scratch.workdir, scratch.runtime],
-                             hidden=hidden, limits=limits)
+                             hidden=hidden, limits=limits, readable=caches)
         scratch.workdir.mkdir(parents=True, exist_ok=True)
         evaluator = Evaluator(task, scratch, env, limits)
         timings["setup"] = time.monotonic() - started
