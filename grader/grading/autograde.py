@@ -19,7 +19,7 @@ from grader import paths
 from grader.course_dir import CourseDir
 from grader.grading.collect import collect
 from grader.grading.kit import build_kit
-from grader.grading.pool import grade_all
+from grader.grading.pool import default_workers, grade_all
 from grader.grading.sandbox import Limits, bwrap_executable
 from grader.grading.spec import spec_for
 from grader.grading.statuses import CRASHED, GRADED, MALFORMED, MISSING, TIMED_OUT, SubmissionResult
@@ -67,7 +67,7 @@ def autograde(
     # here (python -m grader.benchmarks.grading), that beats giving each worker its share of the cores
     # and pinning it, because a kernel's single-threaded phases then leave the other kernel both cores.
     # `limits.threads` gives each kernel that many threads, pinned to its share of the cores.
-    workers = workers or len(os.sched_getaffinity(0))
+    workers = workers or default_workers()
     collected = collect(course, assignment, files, pattern)
     results = list(collected.rejects)
     writer = GradebookWriter(course)
@@ -97,7 +97,7 @@ def autograde(
     (grading / "scratch").mkdir(parents=True, exist_ok=True)
 
     def record(outcome: GradingOutcome) -> None:
-        writer.write(outcome, f"{assignment}.ipynb" if len(notebooks) != 1 else notebooks[0])
+        writer.write(outcome)
         reason = _join(outcome.reason, *collected.changes.get(outcome.student, []))
         results.append(SubmissionResult(outcome.student, assignment, outcome.status, reason,
                                         outcome.timings.get("total", 0.0), outcome.checks, outcome.timings))

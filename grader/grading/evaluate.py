@@ -13,18 +13,15 @@ from pathlib import Path
 
 
 def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dict]:
-    from grader.grading.spec import spec_for
+    from grader.grading.spec import failed_checks, spec_for
 
     spec = spec_for(assignment)
     if spec is None:
         return []
 
-    def failed_all(message: str) -> list[dict]:
-        return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
-                 "not_measured": ""} for c in spec.checks]
-
     if not model_file.is_file():
-        return failed_all(f"no saved model {model_file.name!r}: the notebook must save it (see its 'Save' section)")
+        why = f"no saved model {model_file.name!r}: the notebook must save it (see its 'Save' section)"
+        return failed_checks(spec, why)
     import keras
 
     from grader.grading.model_checks import CHECKS, CheckResult, Context
@@ -34,7 +31,8 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dic
         # safe_mode refuses Lambda layers and other code hidden in the file.
         model = keras.models.load_model(model_file, safe_mode=True)
     except Exception as error:  # any unloadable file earns zero with the reason
-        return failed_all(f"the saved model {model_file.name!r} cannot be loaded: {type(error).__name__}: {error}")
+        why = f"the saved model {model_file.name!r} cannot be loaded: {type(error).__name__}: {error}"
+        return failed_checks(spec, why)
     held_out = spec.held_out_dir(mirror)
     context = Context(spec.image_size, held_out, spec.held_out_classes)
     results = []

@@ -51,3 +51,9 @@ def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
 def spec_for(assignment: str, path: Path = SPEC_FILE) -> AssignmentSpec | None:
     """The assignment's grader checks, or None when the grader checks nothing itself."""
     return load_specs(path).get(assignment)
+
+
+def failed_checks(spec: AssignmentSpec, message: str) -> list[dict]:
+    """Every grader check of `spec` failed for one reason (no model, unloadable, evaluation crashed)."""
+    return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
+             "not_measured": ""} for c in spec.checks]

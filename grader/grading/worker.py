@@ -26,9 +26,8 @@ from pathlib import Path
 import nbformat
 
 from grader.course_dir import CourseDir
-from grader.grading.cells import restore_cells
 from grader.grading.sandbox import Limits, sandbox_argv, thread_environment, write_kernelspec
-from grader.grading.spec import spec_for
+from grader.grading.spec import failed_checks, spec_for
 from grader.grading.statuses import CRASHED, GRADED, TIMED_OUT
 from grader.notebooks import grade_id
 
@@ -59,6 +58,7 @@ class GradingTask:
 class GradingOutcome:
     student: str
     assignment: str
+    notebook_name: str
     status: str
     reason: str = ""
     sha256: str = ""
@@ -268,8 +268,7 @@ class Evaluator:
         except (ValueError, IndexError):
             why = "timed out" if code is None else f"exited with {code}"
             message = f"the grader's evaluation of the saved model {why}: {_tail(self.log, 3)}"
-            return [{"test": c.test, "check": c.check, "passed": False, "message": message, "metric": None,
-                     "not_measured": ""} for c in self.spec.checks]
+            return failed_checks(self.spec, message)
 
     def cancel(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -285,18 +284,15 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
 
     started = time.monotonic()
     timings: dict[str, float] = {}
-    outcome = GradingOutcome(task.student, task.assignment, CRASHED, sha256=task.sha256)
+    outcome = GradingOutcome(task.student, task.assignment, task.notebook_name, CRASHED, sha256=task.sha256)
     limits = replace(task.limits, cpus=_worker_cpus(task))
     scratch = _Scratch(task)
     evaluator = None
     try:
         env = scratch.env(task, limits)
         scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime))
+        # The notebook as collect() left it (cell metadata already restored from the release).
         submitted = nbformat.reads(task.notebook_json, as_version=4)
-        released = nbformat.read(scratch.course.release(task.assignment) / task.notebook_name, as_version=4)
-        # collect() reported what it restored; this repeats the restoration for submissions handed
-        # straight to a worker.
-        submitted, _ = restore_cells(submitted, released)
         target = scratch.course.submitted(task.student, task.assignment) / task.notebook_name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(submitted, target)

@@ -39,10 +39,10 @@ class GradebookWriter:
                     entries[entry["student"]] = entry
         return entries
 
-    def write(self, outcome: GradingOutcome, notebook_name: str) -> None:
+    def write(self, outcome: GradingOutcome) -> None:
         if outcome.status == GRADED and outcome.autograded_json:
-            self._write_files(outcome, notebook_name)
-            self._write_grades(outcome, notebook_name)
+            self._write_files(outcome)
+            self._write_grades(outcome)
         entry = {
             "student": outcome.student, "assignment": outcome.assignment, "status": outcome.status,
             "reason": outcome.reason, "sha256": outcome.sha256, "checks": outcome.checks,
@@ -51,7 +51,8 @@ class GradebookWriter:
         with open(self.journal, "a") as f:
             f.write(json.dumps(entry) + "\n")
 
-    def _write_files(self, outcome: GradingOutcome, notebook_name: str) -> None:
+    def _write_files(self, outcome: GradingOutcome) -> None:
+        notebook_name = outcome.notebook_name
         graded = self.course.autograded(outcome.student, outcome.assignment)
         graded.mkdir(parents=True, exist_ok=True)
         _atomic_write(graded / notebook_name, outcome.autograded_json)
@@ -60,7 +61,8 @@ class GradebookWriter:
             feedback.mkdir(parents=True, exist_ok=True)
             _atomic_write(feedback / f"{Path(notebook_name).stem}.html", outcome.feedback_html)
 
-    def _write_grades(self, outcome: GradingOutcome, notebook_name: str) -> None:
+    def _write_grades(self, outcome: GradingOutcome) -> None:
+        notebook_name = outcome.notebook_name
         from nbgrader.api import Gradebook
         from nbgrader.preprocessors import SaveAutoGrades
         from sqlalchemy.exc import SAWarning
