@@ -92,10 +92,16 @@ def base_ends_at(model, params, context) -> tuple[bool, str]:
 
 
 def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
-    """Every weight of the saved base equals the published ImageNet weights, byte for byte."""
+    """Every weight of the saved base equals the published ImageNet weights, byte for byte.
+
+    With `frozen_only`, only the layers the saved model keeps frozen are compared (fine-tuning moves
+    the others), and every BatchNormalization layer must be among them.
+    """
     base = pretrained_base(model)
     application = getattr(keras.applications, params["application"])
     reference = application(input_shape=base.input_shape[1:], include_top=False, weights="imagenet")
+    if params.get("frozen_only"):
+        return _frozen_layers_match(base, reference, not_fine_tuned(model, params))
     saved, published = base.get_weights(), reference.get_weights()
     if len(saved) != len(published):
         return False, f"the saved base has {len(saved)} weight arrays, ImageNet's has {len(published)}"
@@ -103,6 +109,74 @@ def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
     if moved:
         return False, f"{moved} of {len(saved)} weight arrays of the saved base differ from the ImageNet weights"
     return True, f"all {len(saved)} weight arrays of the saved base equal the ImageNet weights"
+
+
+def _frozen_layers_match(base: keras.Model, reference: keras.Model, not_tuned: str) -> tuple[bool, str]:
+    frozen = [layer for layer in base.layers if layer.weights and not layer.trainable_weights]
+    problems = [not_tuned] if not_tuned else []
+    trainable_bn = [layer.name for layer in base.layers if _is_batchnorm(layer) and layer.trainable_weights]
+    if trainable_bn:
+        problems.append(f"{len(trainable_bn)} BatchNormalization layers were trainable (e.g. {trainable_bn[:3]})")
+    moved = [layer.name for layer in frozen if not all(
+        np.array_equal(a, b) for a, b in zip(layer.get_weights(), reference.get_layer(layer.name).get_weights(),
+                                             strict=True))]
+    if moved:
+        problems.append(f"{len(moved)} frozen layers differ from the ImageNet weights (e.g. {moved[:3]})")
+    return _verdict(problems, f"all {len(frozen)} frozen layers of the saved base equal the ImageNet weights")
+
+
+def _is_batchnorm(layer) -> bool:
+    return isinstance(layer, keras.layers.BatchNormalization)
+
+
+def not_fine_tuned(model, params) -> str:
+    """With `fine_tuned = true`, why the saved model is not a fine-tuned one ("" if it is): an
+    exercise left untouched saves the frozen phase-1 model, which must not earn fine-tuning points."""
+    if params.get("fine_tuned") and not pretrained_base(model).trainable_weights:
+        return "no layer of the saved base can train: the model was not fine-tuned"
+    return ""
+
+
+def trainable_from(model, params, context) -> tuple[bool, str]:
+    """Exactly the base's layers with weights from `params['layer']` on, batch normalization excepted, can train."""
+    base = pretrained_base(model)
+    names = [layer.name for layer in base.layers]
+    if params["layer"] not in names:
+        return False, f"the saved base has no layer {params['layer']!r}"
+    start = names.index(params["layer"])
+    expected = [layer.name for layer in base.layers[start:] if layer.weights and not _is_batchnorm(layer)]
+    trainable = [layer.name for layer in base.layers if layer.trainable_weights]
+    if trainable == expected:
+        return True, f"the saved base trains exactly its {len(expected)} layers from {params['layer']!r} on"
+    extra = [name for name in trainable if name not in expected]
+    missing = [name for name in expected if name not in trainable]
+    return False, (f"the saved base trains {len(trainable)} layers, expected {len(expected)} from "
+                   f"{params['layer']!r} on without BatchNormalization; extra {extra[:3]}, missing {missing[:3]}")
+
+
+def batchnorm_frozen(model, params, context) -> tuple[bool, str]:
+    base = pretrained_base(model)
+    layers = [layer for layer in base.layers if _is_batchnorm(layer)]
+    trainable = [layer.name for layer in layers if layer.trainable]
+    if not layers:
+        return False, "the saved base has no BatchNormalization layer"
+    problems = [why] if (why := not_fine_tuned(model, params)) else []
+    if trainable:
+        problems.append(f"{len(trainable)} BatchNormalization layers of the saved base are trainable "
+                        f"(e.g. {trainable[:3]})")
+    return _verdict(problems, f"all {len(layers)} BatchNormalization layers of the saved base are frozen")
+
+
+def learning_rate_lowered(model, params, context) -> tuple[bool, str]:
+    """The saved optimizer's rate is `lowest`-`highest` times lower than `reference`."""
+    if model.optimizer is None:
+        return False, "the saved model was not compiled (no optimizer saved)"
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    factor = params["reference"] / rate if rate > 0 else float("inf")
+    # The optimizer stores the rate as float32: allow for rounding at both ends.
+    ok = params["lowest"] * 0.999 <= factor <= params["highest"] * 1.001
+    return ok, (f"the saved optimizer's learning rate {rate:g} is {factor:.1f}x lower than {params['reference']:g}"
+                + ("" if ok else f", expected {params['lowest']}x-{params['highest']}x"))
 
 
 def loss_matches_activation(model, params, context) -> tuple[bool, str]:
@@ -134,7 +208,9 @@ def held_out_images(context: Context) -> tuple[tf.Tensor, np.ndarray]:
     return tf.stack(images), np.array(labels)
 
 
-def held_out_accuracy(model, params, context) -> tuple[bool, str, float]:
+def held_out_accuracy(model, params, context) -> tuple[bool, str] | tuple[bool, str, float]:
+    if why := not_fine_tuned(model, params):
+        return False, why
     images, labels = held_out_images(context)
     scores = model.predict(images, batch_size=32, verbose=0)
     if scores.shape[-1] == 1:
@@ -158,4 +234,7 @@ CHECKS = {
     "base_matches_imagenet": base_matches_imagenet,
     "loss_matches_activation": loss_matches_activation,
     "held_out_accuracy": held_out_accuracy,
+    "trainable_from": trainable_from,
+    "batchnorm_frozen": batchnorm_frozen,
+    "learning_rate_lowered": learning_rate_lowered,
 }
