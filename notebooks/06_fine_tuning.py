@@ -344,7 +344,8 @@ print("saved", MODEL_PATH, f"({os.path.getsize(MODEL_PATH) / 1e6:.1f} MB)")
 # Hidden test: frozen layers (BN included) are byte-for-byte unchanged by fine-tuning.
 
 # %% [markdown]
-# Last: the fine-tuned model reaches the accuracy threshold, and is not worse than the frozen base, on the validation photos.
+# Last: on the validation photos, the fine-tuned model reaches the accuracy threshold and is not
+# worse than the frozen base.
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "69608c11e259614a28e9e8652275d2c6", "grade": true, "grade_id": "test_fine_tuned_accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: fine-tuned validation accuracy reaches the threshold and is not below the frozen model's.

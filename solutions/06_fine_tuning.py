@@ -376,7 +376,8 @@ assert not _moved, f"fine-tuning changed frozen layers: {_moved[:5]}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Last: the fine-tuned model reaches the accuracy threshold, and is not worse than the frozen base, on the validation photos.
+# Last: on the validation photos, the fine-tuned model reaches the accuracy threshold and is not
+# worse than the frozen base.
 
 # %% nbgrader={"grade": true, "grade_id": "test_fine_tuned_accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: fine-tuned validation accuracy reaches the threshold and is not below the frozen model's.

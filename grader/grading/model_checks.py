@@ -101,7 +101,7 @@ def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
     application = getattr(keras.applications, params["application"])
     reference = application(input_shape=base.input_shape[1:], include_top=False, weights="imagenet")
     if params.get("frozen_only"):
-        return _frozen_layers_match(base, reference, not_fine_tuned(model, params))
+        return _frozen_layers_match(base, reference)
     saved, published = base.get_weights(), reference.get_weights()
     if len(saved) != len(published):
         return False, f"the saved base has {len(saved)} weight arrays, ImageNet's has {len(published)}"
@@ -111,10 +111,10 @@ def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
     return True, f"all {len(saved)} weight arrays of the saved base equal the ImageNet weights"
 
 
-def _frozen_layers_match(base: keras.Model, reference: keras.Model, not_tuned: str) -> tuple[bool, str]:
+def _frozen_layers_match(base: keras.Model, reference: keras.Model) -> tuple[bool, str]:
     frozen = [layer for layer in base.layers if layer.weights and not layer.trainable_weights]
-    problems = [not_tuned] if not_tuned else []
-    trainable_bn = [layer.name for layer in base.layers if _is_batchnorm(layer) and layer.trainable_weights]
+    problems = []
+    trainable_bn = _trainable_batchnorm(base)
     if trainable_bn:
         problems.append(f"{len(trainable_bn)} BatchNormalization layers were trainable (e.g. {trainable_bn[:3]})")
     moved = [layer.name for layer in frozen if not all(
@@ -129,12 +129,8 @@ def _is_batchnorm(layer) -> bool:
     return isinstance(layer, keras.layers.BatchNormalization)
 
 
-def not_fine_tuned(model, params) -> str:
-    """With `fine_tuned = true`, why the saved model is not a fine-tuned one ("" if it is): an
-    exercise left untouched saves the frozen phase-1 model, which must not earn fine-tuning points."""
-    if params.get("fine_tuned") and not pretrained_base(model).trainable_weights:
-        return "no layer of the saved base can train: the model was not fine-tuned"
-    return ""
+def _trainable_batchnorm(base: keras.Model) -> list[str]:
+    return [layer.name for layer in base.layers if _is_batchnorm(layer) and layer.trainable]
 
 
 def trainable_from(model, params, context) -> tuple[bool, str]:
@@ -157,14 +153,12 @@ def trainable_from(model, params, context) -> tuple[bool, str]:
 def batchnorm_frozen(model, params, context) -> tuple[bool, str]:
     base = pretrained_base(model)
     layers = [layer for layer in base.layers if _is_batchnorm(layer)]
-    trainable = [layer.name for layer in layers if layer.trainable]
     if not layers:
         return False, "the saved base has no BatchNormalization layer"
-    problems = [why] if (why := not_fine_tuned(model, params)) else []
-    if trainable:
-        problems.append(f"{len(trainable)} BatchNormalization layers of the saved base are trainable "
-                        f"(e.g. {trainable[:3]})")
-    return _verdict(problems, f"all {len(layers)} BatchNormalization layers of the saved base are frozen")
+    trainable = _trainable_batchnorm(base)
+    return _verdict([f"{len(trainable)} BatchNormalization layers of the saved base are trainable "
+                     f"(e.g. {trainable[:3]})"] if trainable else [],
+                    f"all {len(layers)} BatchNormalization layers of the saved base are frozen")
 
 
 def learning_rate_lowered(model, params, context) -> tuple[bool, str]:
@@ -208,9 +202,7 @@ def held_out_images(context: Context) -> tuple[tf.Tensor, np.ndarray]:
     return tf.stack(images), np.array(labels)
 
 
-def held_out_accuracy(model, params, context) -> tuple[bool, str] | tuple[bool, str, float]:
-    if why := not_fine_tuned(model, params):
-        return False, why
+def held_out_accuracy(model, params, context) -> tuple[bool, str, float]:
     images, labels = held_out_images(context)
     scores = model.predict(images, batch_size=32, verbose=0)
     if scores.shape[-1] == 1:
@@ -238,3 +230,15 @@ CHECKS = {
     "batchnorm_frozen": batchnorm_frozen,
     "learning_rate_lowered": learning_rate_lowered,
 }
+
+
+def run_check(name: str, model: keras.Model, params: dict, context: Context) -> tuple:
+    """`CHECKS[name]`, after the preconditions any check may ask for in data/grading.toml.
+
+    `fine_tuned = true`: the saved base must have trainable layers. An exercise left untouched saves
+    the frozen phase-1 model, which would otherwise pass "BN frozen", "frozen layers unchanged" and
+    accuracy without any fine-tuning.
+    """
+    if params.get("fine_tuned") and not pretrained_base(model).trainable_weights:
+        return False, "no layer of the saved base can train: the model was not fine-tuned"
+    return CHECKS[name](model, params, context)
