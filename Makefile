@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: grade test release assets clean sandbox
 
+# --clear: a first install interrupted half-way (Ctrl-C during TensorFlow) leaves no stamp, and the
+# next run starts from an empty environment instead of trusting half-installed packages.
 $(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
@@ -25,6 +27,7 @@ grade: $(STAMP) sandbox
 
 test: $(STAMP) sandbox
 	$(BIN)/ruff check .
+	ZIZMOR=$(BIN)/zizmor .ci/lint-workflows
 	$(BIN)/course release --check
 	$(BIN)/course assets prepare
 	$(BIN)/python -m grader.nbval_notebooks build/nbval

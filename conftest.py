@@ -9,9 +9,9 @@ from grader.markers import not_measured_reason
 
 
 def pytest_configure(config):
-    from grader.assets.environment import prepare
+    from grader.assets.environment import notebook_environment
 
-    os.environ.update(prepare())
+    os.environ.update(notebook_environment())  # asset settings, op determinism
     os.environ.pop("MPLBACKEND", None)  # kernels use the inline backend; Agg would drop the plots
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The notebooks pick the CPU profile on CPU-only machines by themselves; CI says it outright.

@@ -97,6 +97,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
     from grader.grading.autograde import autograde, export_grades
+    from grader.grading.canvas import write_canvas_csv
     from grader.grading.report import format_table, grade_rows, write_csv
 
     course = _course(args)
@@ -106,9 +107,11 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
                         sandbox=not args.no_sandbox, regrade=args.regrade, pattern=args.pattern)
     rows = grade_rows(course, results)
     write_csv(rows, course.root / "grades.csv")
+    write_canvas_csv(rows, course.root / "canvas_grades.csv")
     export_grades(course, course.root / "nbgrader_grades.csv")
     print(format_table(rows))
-    print(f"grades: {course.root / 'grades.csv'}  feedback: {course.root / 'feedback'}")
+    print(f"grades: {course.root / 'grades.csv'}  Canvas import: {course.root / 'canvas_grades.csv'}  "
+          f"feedback: {course.root / 'feedback'}")
     return 0
 
 
@@ -143,10 +146,23 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from grader.doctor import FAIL, diagnose, format_findings
+
+    findings = diagnose()
+    print(format_findings(findings))
+    failed = [f.what for f in findings if f.state == FAIL]
+    print("grading can run here" if not failed else f"grading cannot run here: fix {', '.join(failed)}")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    doctor = sub.add_parser("doctor", help="what grading needs, and whether this machine has it")
+    doctor.set_defaults(func=_cmd_doctor)
 
     assets = sub.add_parser("assets", help="what the notebooks load, and the offline mirror")
     assets.add_argument("action", choices=["status", "prepare", "env"], nargs="?", default="status")

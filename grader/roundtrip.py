@@ -9,6 +9,7 @@ from grader import paths
 from grader.assets.environment import notebook_environment
 from grader.course_dir import CourseDir
 from grader.grading.autograde import SubmissionResult, autograde, export_grades
+from grader.grading.canvas import write_canvas_csv
 from grader.grading.examples import ExampleSubmission, load_examples, mutation_score
 from grader.grading.report import GradeRow, format_table, grade_rows, matches, write_csv
 from grader.notebooks import write_ipynb
@@ -61,6 +62,7 @@ def roundtrip(build: Path | None = None, only: list[str] | None = None) -> bool:
     print(f"release: wrote {len(written)} files to {paths.NOTEBOOKS_DIR}")
     rows, expected, examples = grade_examples(course, build, only)
     write_csv(rows, build / "grades.csv")
+    write_canvas_csv(rows, build / "canvas_grades.csv")
     export_grades(course, build / "nbgrader_grades.csv")
     for assignment, wanted in expected.items():
         print(f"\n{assignment}")
@@ -69,6 +71,7 @@ def roundtrip(build: Path | None = None, only: list[str] | None = None) -> bool:
         print(mutation_report(assignment_rows, examples[assignment]))
     print()
     print(f"per-test grades: {build / 'grades.csv'}")
+    print(f"Canvas import:   {build / 'canvas_grades.csv'}")
     print(f"nbgrader export: {build / 'nbgrader_grades.csv'}")
     print(f"feedback:        {course.root / 'feedback'}")
     return all(

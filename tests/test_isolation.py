@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -23,9 +24,14 @@ ASSIGNMENT = "a1"
 LIMITS = Limits(cell_timeout=10, submission_timeout=45, memory_bytes=2 * 2**30, output_chars=50_000)
 
 
+SECRET = "hunter2-not-for-students"
+
+
 def plain_env(tmp_path):
-    """The kernels need nothing of the course's assets; an empty IPYTHONDIR keeps Keras out of them."""
+    """The kernels need nothing of the course's assets; an empty IPYTHONDIR keeps Keras out of them.
+    A fake credential in the grader's environment must never reach a kernel."""
     env = dict(os.environ)
+    env["COURSE_TEST_CLOUD_TOKEN"] = SECRET
     env["IPYTHONDIR"] = str(tmp_path / "ipython")
     (tmp_path / "ipython").mkdir(exist_ok=True)
     env.pop("KERAS_HOME", None)
@@ -66,21 +72,35 @@ def graded(tiny_template, tmp_path_factory):
     folder = root / "in"
     folder.mkdir()
     gradebook = course.root / "gradebook.db"
+    # A fake private key where the grading user keeps keys, the held-out photos, another student's file.
+    home = root / "grading-user-home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text(f"-----BEGIN OPENSSH PRIVATE KEY----- {SECRET}")
+    held_out = paths.mirror_dir() / "images" / "cats_and_dogs" / "validation" if paths.mirror_dir() else root
     snoop = f'''
 import os, socket
 def attempt(what, action):
     try:
-        action()
-        print(what, "SUCCEEDED")
+        found = action()
+        print(what, "SUCCEEDED", repr(found)[:80])
     except Exception as error:
         print(what, "blocked:", type(error).__name__)
 attempt("read gradebook", lambda: open({str(gradebook)!r}, "rb").read(100))
-attempt("write gradebook", lambda: open({str(gradebook)!r}, "ab").write(b"x"))
+attempt("write gradebook", lambda: open({str(gradebook)!r}, "r+b").write(b"x"))
 print("course folder as seen from the kernel:", sorted(os.listdir({str(course.root)!r})))
+print("scratch folders as seen from the kernel:", os.listdir({str(course.root / ".grading" / "scratch")!r}))
 attempt("read hidden tests", lambda: open({str(course.source(ASSIGNMENT) / "a1.ipynb")!r}).read())
 attempt("read solutions", lambda: os.listdir({str(paths.SOLUTIONS_DIR)!r})[0])
+attempt("read another submission", lambda: open({str(course.submitted("ann_good", ASSIGNMENT) / "a1.ipynb")!r}).read())
+attempt("read held-out photos", lambda: os.listdir({str(held_out)!r})[0])
+attempt("read the grader's key", lambda: open({str(home / ".ssh" / "id_ed25519")!r}).read())
+print("the grader's home as seen from the kernel:", os.listdir({str(Path.home())!r}))
+attempt("read a secret variable", lambda: os.environ["COURSE_TEST_CLOUD_TOKEN"])
+attempt("read a secret variable of the box's first process", lambda: next(
+    v for v in open("/proc/1/environ").read().split(chr(0)) if v.startswith("COURSE_TEST_CLOUD_TOKEN=")))
 attempt("network", lambda: socket.create_connection(("8.8.8.8", 53), timeout=5))
 attempt("write repository", lambda: open({str(paths.REPO_ROOT / "snooped.txt")!r}, "w").write("x"))
+print("user inside the box:", os.getuid())
 def double(x):
     return x + x
 '''
@@ -169,18 +189,28 @@ def test_a_100_mb_print_is_cut_in_the_graded_notebook(graded):
     assert "characters of output dropped" in path.read_text()
 
 
-def test_a_snooping_notebook_sees_no_gradebook_tests_solutions_or_network(graded):
+def test_a_snooping_notebook_sees_nothing_of_the_instructors(graded):
+    """Every attempt fails, the feedback holds none of the secrets, and the good answer still earns its points."""
     course, rows = graded
     assert rows["gus_snoops"].status == GRADED and rows["gus_snoops"].total == 3
     answer = solution_cell(autograded(course, "gus_snoops"))
     text = outputs_text(answer)
     assert "SUCCEEDED" not in text, text
-    for attempt in ("read gradebook", "write gradebook", "read hidden tests", "read solutions", "network",
-                    "write repository"):
-        assert f"{attempt} blocked" in text
+    for attempt in ("read gradebook", "write gradebook", "read hidden tests", "read solutions",
+                    "read another submission", "read held-out photos", "read the grader's key",
+                    "read a secret variable", "read a secret variable of the box's first process",
+                    "network", "write repository"):
+        assert f"{attempt} blocked" in text, attempt
     assert not (paths.REPO_ROOT / "snooped.txt").exists()
-    # Only the mount point of the kernel's own scratch folder shows, nothing of the course.
+    # Only the mount point of the kernel's own scratch folder shows, nothing of the course or of the others.
     assert "course folder as seen from the kernel: ['.grading']" in text
+    assert "scratch folders as seen from the kernel: ['a1-gus_snoops-" in text
+    assert "user inside the box: 1000" in text
+    # The grader's home holds only the mount points of what the box needs (Python under ~/.pyenv, say).
+    home_line = next(line for line in text.splitlines() if line.startswith("the grader's home as seen"))
+    assert ".ssh" not in home_line and ".bash_history" not in home_line, home_line
+    feedback = (course.feedback("gus_snoops", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+    assert SECRET not in feedback and SECRET not in text
 
 
 def test_deleted_and_edited_test_cells_are_restored_and_reported(graded):

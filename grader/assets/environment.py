@@ -63,6 +63,10 @@ def notebook_environment(profile: str | None = None) -> dict[str, str]:
     # Kernels draw with matplotlib's inline backend, so plots land in the notebook and its feedback;
     # an inherited MPLBACKEND (e.g. Agg) would silently drop them.
     env.pop("MPLBACKEND", None)
+    # The same notebook must give the same numbers every run: TensorFlow's own switch for
+    # deterministic ops, which also runs a tf.data `map` whose function draws random numbers
+    # (the notebooks' augmentation) in order instead of racing on the seed generator's state.
+    env.setdefault("TF_DETERMINISTIC_OPS", "1")
     return env
 
 

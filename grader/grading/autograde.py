@@ -20,20 +20,23 @@ from grader.course_dir import CourseDir
 from grader.grading.collect import collect
 from grader.grading.kit import build_kit
 from grader.grading.pool import default_workers, grade_all
-from grader.grading.sandbox import Limits, bwrap_executable
+from grader.grading.preflight import check_sandbox
+from grader.grading.sandbox import Limits, asset_folders
 from grader.grading.spec import spec_for
-from grader.grading.statuses import CRASHED, GRADED, MALFORMED, MISSING, TIMED_OUT, SubmissionResult
+from grader.grading.statuses import (
+    CRASHED,
+    GRADED,
+    GRADER_ERROR,
+    MALFORMED,
+    MISSING,
+    TIMED_OUT,
+    SubmissionResult,
+)
 from grader.grading.worker import GradingOutcome, GradingTask
 from grader.grading.writer import GradebookWriter
 
-__all__ = ["CRASHED", "GRADED", "MALFORMED", "MISSING", "TIMED_OUT", "SubmissionResult", "autograde",
-           "export_grades"]
-
-
-def hidden_from_submissions(course: CourseDir) -> list[Path]:
-    """Folders no submission may read: the class's course folder (gradebook, hidden tests, other
-    submissions, the workers' scratch), the instructor's solutions and the build folder."""
-    return [course.root, paths.SOLUTIONS_DIR, paths.build_dir()]
+__all__ = ["CRASHED", "GRADED", "GRADER_ERROR", "MALFORMED", "MISSING", "TIMED_OUT", "SubmissionResult",
+           "autograde", "export_grades"]
 
 
 def held_out_folders(assignments: list[str]) -> list[Path]:
@@ -62,7 +65,8 @@ def autograde(
     """Collect `files`, grade each new or changed submission, and report one result per student."""
     limits = limits or Limits()
     if sandbox:
-        bwrap_executable()  # fail before any work when the sandbox cannot be built
+        # Before anyone is graded: a box that cannot start would make every student "crash".
+        check_sandbox(asset_folders(env, paths.mirror_dir()), env)
     # By default every kernel keeps TensorFlow's own thread count and no core is pinned: measured
     # here (python -m grader.benchmarks.grading), that beats giving each worker its share of the cores
     # and pinning it, because a kernel's single-threaded phases then leave the other kernel both cores.
@@ -83,12 +87,12 @@ def autograde(
                 continue
             task = GradingTask(
                 assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
-                hidden=tuple(map(str, hidden_from_submissions(course))),
                 held_out=tuple(map(str, held_out_folders([assignment]))),
                 sandbox=sandbox, pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
             )
             previous = done.get(student)
-            if not regrade and previous and previous["sha256"] == task.sha256 and previous["status"] != CRASHED:
+            unchanged = previous and previous["sha256"] == task.sha256
+            if not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
                 results.append(SubmissionResult(student, assignment, previous["status"],
                                                 _join("already graded, not graded again", previous["reason"]),
                                                 checks=previous.get("checks", [])))

@@ -1,11 +1,17 @@
-"""The box a student's kernel runs in: no network, a private view of the disk, resource limits.
+"""The box a student's kernel (and the grader's evaluation) runs in: an allowlist, not a blocklist.
 
-Built on bubblewrap (`bwrap`, the sandbox behind Flatpak): the kernel sees the machine read-only,
-with the course folders (gradebook, hidden tests, other submissions), the solutions and the
-held-out grading images replaced by empty folders, and may write only its own working folder and
-a private /tmp. It gets its own network namespace (no network at all; it talks to nbgrader over
-Unix sockets) and its own PID namespace (killing the box kills everything the student started).
-Memory, file size and cores are capped by `grader.grading.rlimits`.
+Built on bubblewrap (`bwrap`, the sandbox behind Flatpak). A process in the box sees only:
+- the system's programs and libraries (`/usr` and its merged-usr links, a few files of `/etc`),
+  the Python installation and the project's virtual environment, the `grader` package;
+- the prepared weights and datasets (never the held-out grading photos: they are not mounted);
+- what its caller lists: its own working folder (writable), and read-only folders;
+- a private `/tmp` of bounded size, a fresh `/proc` and a minimal `/dev`.
+Nothing else of the machine exists inside: no home folders, no course folder, no gradebook, no
+other submission, no solutions. It runs as uid 1000 ("student") in its own user namespace with no
+capabilities, may not create further user namespaces, has no network (its own empty network
+namespace: it talks to nbgrader over Unix sockets), its own PID namespace (killing the box kills
+everything the student started), and an environment built from a short allowlist. Memory, file
+size and cores are capped by `grader.grading.rlimits`.
 """
 
 from __future__ import annotations
@@ -16,11 +22,31 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import paths
+
 GIB = 2**30
+
+# The box's user: unprivileged, named so that libraries that look the user up find one.
+BOX_UID = 1000
+PASSWD = "student:x:1000:1000:student:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/:/usr/sbin/nologin\n"
+GROUP = "student:x:1000:\nnogroup:x:65534:\n"
+
+# The only variables of the grader's environment that reach a box: the notebooks' own settings,
+# the asset locations, TensorFlow's thread and determinism switches, and the locale.
+PASSED_THROUGH = (
+    "COURSE_PROFILE", "COURSE_SEED",
+    "KERAS_HOME", "KERAS_BACKEND", "TFDS_DATA_DIR", "TFHUB_CACHE_DIR", "IPYTHONDIR",
+    "TF_CPP_MIN_LOG_LEVEL", "TF_DETERMINISTIC_OPS", "TF_ENABLE_ONEDNN_OPTS",
+    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ",
+)
+
+# Files of /etc a Python process may look at (dynamic linker, time zone, name service, certificates).
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "ssl", "alternatives")
 
 
 class SandboxError(RuntimeError):
-    """The sandbox cannot be set up on this machine; the message says what to install."""
+    """The sandbox cannot be set up on this machine; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +57,22 @@ class Limits:
     submission_timeout: float = 1800
     memory_bytes: int = 10 * GIB  # TensorFlow training reserves ~5.3 GB of address space (measured)
     file_bytes: int = 1 * GIB  # largest file the notebook may write (saved models are ~10 MB)
+    disk_bytes: int = 2 * GIB  # everything the notebook writes into its working folder
+    tmp_bytes: int = 1 * GIB  # the private /tmp (memory-backed)
     output_chars: int = 100_000  # per cell, in the graded notebook and the feedback
     threads: int = 0  # TensorFlow threads per kernel; 0 = TensorFlow's own choice
     cpus: tuple[int, ...] = ()  # cores the kernel may run on; () = all
+
+
+@dataclass(frozen=True)
+class Box:
+    """What one sandboxed process sees besides the system and Python: its folders and environment."""
+
+    workdir: Path
+    writable: tuple[Path, ...] = ()
+    readable: tuple[Path, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()  # already filtered by `box_environment`
+    files: tuple[tuple[Path, Path], ...] = ()  # (file outside, path inside), read-only
 
 
 def bwrap_executable() -> str:
@@ -41,8 +80,8 @@ def bwrap_executable() -> str:
     if not found:
         raise SandboxError(
             "bubblewrap (bwrap) is not installed, so submissions cannot be isolated. Install it "
-            "(Debian/Ubuntu: `apt-get install bubblewrap`), or pass --no-sandbox to grade trusted "
-            "notebooks without isolation."
+            "(Debian/Ubuntu: `sudo apt-get install bubblewrap`; `make` does it), or pass --no-sandbox to grade "
+            "trusted notebooks without isolation."
         )
     return found
 
@@ -55,8 +94,64 @@ def thread_environment(limits: Limits) -> dict[str, str]:
     return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n}
 
 
-def outermost(folders: list[Path]) -> list[Path]:
-    """The folders not inside another one of them (an empty folder over a parent hides the child)."""
+def box_environment(env: dict[str, str], extra: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """The allowlisted part of `env` (plus the names in `extra`), and the box's own fixed settings."""
+    kept = {name: env[name] for name in (*PASSED_THROUGH, *extra) if name in env}
+    kept.update({
+        "HOME": "/tmp",
+        "USER": "student",
+        "TMPDIR": "/tmp",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "XDG_CACHE_HOME": "/tmp/cache",
+        "PYTHONNOUSERSITE": "1",
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+    })
+    kept.setdefault("LANG", "C.UTF-8")
+    return tuple(sorted(kept.items()))
+
+
+def python_folders() -> list[Path]:
+    """The interpreter, its standard library, the virtual environment and the `grader` package."""
+    folders = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent,
+               paths.REPO_ROOT / "grader"]
+    return [f for f in folders if not _is_system(f)]
+
+
+def asset_folders(env: dict[str, str], mirror: Path | None) -> list[Path]:
+    """The prepared weights, datasets, hub modules and IPython start-up files, and the folders of the
+    mirror they link to. The mirror's photos are not among them: the held-out grading photos stay out."""
+    folders = [Path(env[n]) for n in ("KERAS_HOME", "TFDS_DATA_DIR", "TFHUB_CACHE_DIR", "IPYTHONDIR")
+               if env.get(n) and Path(env[n]).is_dir()]
+    if mirror is not None:
+        from grader.assets.catalog import load_catalog
+
+        folders += [(mirror / a.mirror).parent for a in load_catalog() if a.kind in ("weights", "files") and a.mirror]
+    return [f for f in folders if f.is_dir()]
+
+
+def _is_system(path: Path) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root) for root in (Path("/usr"),))
+
+
+def _system_mounts() -> list[str]:
+    argv = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        top = Path("/") / name
+        if top.is_symlink():
+            argv += ["--symlink", str(top.readlink()), str(top)]
+        elif top.is_dir():
+            argv += ["--ro-bind", str(top), str(top)]
+    for name in ETC_FILES:
+        if (Path("/etc") / name).exists():
+            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    if Path("/sys/devices/system/cpu").is_dir():  # core counts and caches, for TensorFlow and oneDNN
+        argv += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    return argv
+
+
+def _outermost(folders: list[Path]) -> list[Path]:
+    """Each folder once, parents before children, children of a listed parent dropped."""
     resolved = sorted({f.resolve() for f in folders}, key=lambda p: len(p.parts))
     kept: list[Path] = []
     for folder in resolved:
@@ -65,56 +160,45 @@ def outermost(folders: list[Path]) -> list[Path]:
     return kept
 
 
-def sandbox_argv(
-    command: list[str],
-    *,
-    workdir: Path,
-    writable: list[Path],
-    hidden: list[Path],
-    limits: Limits,
-    readable: list[Path] | None = None,
-) -> list[str]:
-    """`command` wrapped in bwrap and the resource limits.
-
-    `hidden` folders appear empty; `writable` and `readable` folders (which may lie inside hidden
-    ones) are mounted back, read-write or read-only.
-    """
-    argv = [bwrap_executable(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    hidden = outermost([p for p in hidden if p.exists()])
-    for path in hidden:
-        argv += ["--tmpfs", str(path)]
+def sandbox_argv(command: list[str], box: Box, limits: Limits) -> list[str]:
+    """`command` wrapped in bwrap and the resource limits, seeing only what `box` allows."""
+    argv = [
+        # bwrap's own environment is visible inside the box (/proc/1/environ of its init): start it empty.
+        shutil.which("env") or "/usr/bin/env", "-i", bwrap_executable(),
+        "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+        "--disable-userns", "--uid", str(BOX_UID), "--gid", str(BOX_UID), "--cap-drop", "ALL",
+        "--hostname", "grading", "--die-with-parent", "--new-session", "--clearenv",
+        *_system_mounts(),
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+    ]
+    for outside, inside in box.files:
+        argv += ["--ro-bind", str(outside), str(inside)]
+    writable = _outermost(list(box.writable))
+    readable = [p for p in _outermost([*python_folders(), *box.readable]) if p.exists()]
+    # Read-only folders first, so that a writable folder inside one (a checkout's build/) is mounted over it.
+    for path in readable:
+        argv += ["--ro-bind", str(path), str(path)]
     for path in writable:
         argv += ["--bind", str(path), str(path)]
-    for path in readable or []:
-        argv += ["--ro-bind", str(path), str(path)]
-    for path in hidden:
-        # Read-only too, so that nothing can be created where the real files would be.
-        argv += ["--remount-ro", str(path)]
-    argv += [
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session",
-        "--chdir", str(workdir),
-        "--setenv", "HOME", "/tmp",
-        "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
-        "--setenv", "XDG_CACHE_HOME", "/tmp/cache",
-        # ipykernel polls this parent PID, which does not exist inside the PID namespace.
-        "--unsetenv", "JPY_PARENT_PID",
-    ]
-    for name, value in thread_environment(limits).items():
+    # The box's own root (where bwrap made the mount points) read-only: nothing can be created beside them.
+    argv += ["--remount-ro", "/", "--chdir", str(box.workdir)]
+    for name, value in (*box.env, *thread_environment(limits).items()):
         argv += ["--setenv", name, value]
     argv += [sys.executable, "-m", "grader.grading.rlimits", "--memory", str(limits.memory_bytes),
              "--file-size", str(limits.file_bytes), "--cpus", ",".join(map(str, limits.cpus)), "--", *command]
     return argv
 
 
-def write_kernelspec(
-    jupyter_path: Path,
-    *,
-    workdir: Path,
-    writable: list[Path],
-    hidden: list[Path],
-    limits: Limits,
-    readable: list[Path] | None = None,
-) -> Path:
+def identity_files(folder: Path) -> tuple[tuple[Path, Path], ...]:
+    """/etc/passwd and /etc/group naming only the box's user, written into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "passwd").write_text(PASSWD)
+    (folder / "group").write_text(GROUP)
+    return ((folder / "passwd", Path("/etc/passwd")), (folder / "group", Path("/etc/group")))
+
+
+def write_kernelspec(jupyter_path: Path, box: Box, limits: Limits) -> Path:
     """A `python3` kernelspec under `jupyter_path` that starts ipykernel inside the sandbox.
 
     Put `jupyter_path` first on JUPYTER_PATH: jupyter_client then finds this spec before the
@@ -124,8 +208,7 @@ def write_kernelspec(
     spec_dir = jupyter_path / "kernels" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": sandbox_argv(command, workdir=workdir, writable=writable, hidden=hidden, limits=limits,
-                             readable=readable),
+        "argv": sandbox_argv(command, box, limits),
         "display_name": "Python 3 (sandboxed grading kernel)",
         "language": "python",
         "metadata": {"debugger": False},

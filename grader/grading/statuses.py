@@ -7,6 +7,8 @@ TIMED_OUT = "timed out"
 CRASHED = "crashed"
 MALFORMED = "malformed"
 MISSING = "missing"
+# The grader failed (its sandbox could not start a kernel): not the student's fault, graded again next run.
+GRADER_ERROR = "grader error"
 
 
 @dataclass

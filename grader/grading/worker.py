@@ -25,13 +25,24 @@ from pathlib import Path
 
 import nbformat
 
+from grader import paths
 from grader.course_dir import CourseDir
-from grader.grading.sandbox import Limits, sandbox_argv, thread_environment, write_kernelspec
+from grader.grading.sandbox import (
+    Box,
+    Limits,
+    asset_folders,
+    box_environment,
+    identity_files,
+    sandbox_argv,
+    thread_environment,
+    write_kernelspec,
+)
 from grader.grading.spec import failed_checks, spec_for
-from grader.grading.statuses import CRASHED, GRADED, TIMED_OUT
+from grader.grading.statuses import CRASHED, GRADED, GRADER_ERROR, TIMED_OUT
 from grader.notebooks import grade_id
 
 EVALUATION_TIMEOUT_SECONDS = 600
+DISK_POLL_SECONDS = 2.0
 
 
 @dataclass
@@ -44,8 +55,7 @@ class GradingTask:
     scratch_root: str  # every worker's scratch folders live under it
     env: dict[str, str]
     limits: Limits = field(default_factory=Limits)
-    hidden: tuple[str, ...] = ()  # folders no submission may see
-    held_out: tuple[str, ...] = ()  # hidden from the kernel, read by the grader's checks
+    held_out: tuple[str, ...] = ()  # never in the kernel's box, read by the grader's checks
     sandbox: bool = True
     pin_cpus: bool = False  # pin this worker's kernels to its share of the cores
 
@@ -77,31 +87,72 @@ def _tail(path: Path, lines: int = 12) -> str:
     return "\n".join(line for line in text.strip().splitlines()[-lines:])
 
 
-def _run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float) -> int | None:
-    """Run with output to a file (a 100 MB print cannot fill memory); None on timeout.
+def folder_size(folder: Path, most_entries: int = 100_000) -> int:
+    """Bytes under `folder`; a folder of more than `most_entries` entries counts as endless."""
+    total = entries = 0
+    stack = [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as found:
+                for entry in found:
+                    entries += 1
+                    if entries > most_entries:
+                        return 2**62
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return total
+
+
+def _run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float,
+         watch: Path | None = None, disk_bytes: int = 0) -> int | str | None:
+    """Run with output to a file (a 100 MB print cannot fill memory); None on timeout, "disk" when
+    the watched folder grew past `disk_bytes`.
 
     The process gets its own session, so a timeout kills everything it started.
     """
+    deadline = time.monotonic() + timeout
     with open(log, "ab") as out:
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            return None
+        while True:
+            try:
+                return process.wait(timeout=min(DISK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                over_disk = watch is not None and disk_bytes and folder_size(watch) > disk_bytes
+                if time.monotonic() < deadline and not over_disk:
+                    continue
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return "disk" if over_disk else None
 
 
 def _failure(log: Path, limits: Limits, code: int | None) -> tuple[str, str]:
     """Status and reason of a notebook that nbgrader could not finish."""
     text = log.read_text(errors="replace") if log.is_file() else ""
+    box_failed = box_failure(text)
+    if box_failed:
+        return GRADER_ERROR, f"the grading sandbox could not start the kernel (not the student's fault): {box_failed}"
     if "CellTimeoutError" in text:
         return TIMED_OUT, (f"a cell ran past the {limits.cell_timeout} s cell time limit and did not stop when "
                            "interrupted")
     if "DeadKernelError" in text or "Kernel died" in text:
         return CRASHED, "the kernel died while running the notebook (it was killed, or ran out of memory)"
     return CRASHED, f"nbgrader autograde failed (exit {code}):\n{_tail(log)}"
+
+
+def box_failure(log_text: str) -> str:
+    """bubblewrap's own error line, if the box failed before the kernel ever answered.
+
+    bwrap prefixes its errors "bwrap: ". A student's code runs only after the kernel has answered
+    nbgrader, so it cannot make its own crash pass for the grader's by printing such a line.
+    """
+    if "Kernel died before replying to kernel_info" not in log_text:
+        return ""
+    return next((line for line in log_text.splitlines() if line.startswith("bwrap: ")), "")
 
 
 def grading_config(limits: Limits, runtime: Path) -> str:
@@ -158,42 +209,67 @@ def _link_tree(source: Path, target: Path) -> None:
 
 
 class _Scratch:
-    """Folders of one grading run: a private course, the kernel's runtime files, logs."""
+    """Folders of one grading run: a private course, the kernel's and the evaluator's runtime files, logs."""
 
     def __init__(self, task: GradingTask):
         self.root = Path(task.scratch_root) / f"{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}"
         self.course = CourseDir(self.root / "course")
         # Unix socket paths are limited to 107 characters: the kernel's sockets live in a short /tmp path.
         self.runtime = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        # The evaluator's own: the kernel can write its runtime folder (its Keras home among it), and
+        # must not be able to swap the reference weights the evaluator compares against.
+        self.evaluator_runtime = Path(tempfile.mkdtemp(prefix="course-evaluator-"))
         self.jupyter = self.root / "jupyter"
         self.log = self.root / "grading.log"
         shutil.copytree(task.kit, self.course.root)
         # nbconvert runs the kernel in the notebook's own folder: the submitted copy.
         self.workdir = self.course.submitted(task.student, task.assignment)
 
-    def env(self, task: GradingTask, limits: Limits) -> dict[str, str]:
-        env = dict(task.env)
-        env.update(thread_environment(limits))
-        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(self.jupyter), env.get("JUPYTER_PATH")]))
-        env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
-        env["TMPDIR"] = str(self.runtime)  # nbclient writes the kernel's connection file there
-        # The kernel has no network: it must find what the notebooks download where this machine
-        # cached it (online instructors: run each solution once first). Inside the box HOME is /tmp,
-        # so the usual places are passed explicitly.
-        for name, cached in (("KERAS_HOME", Path.home() / ".keras"),
-                             ("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"),
-                             ("TFHUB_CACHE_DIR", Path(tempfile.gettempdir()) / "tfhub_modules")):
-            if not env.get(name) and cached.is_dir():
-                env[name] = str(cached)
-        # IPython and Keras use their folders only if they can write them (Keras falls back to
-        # /tmp/.keras and downloads): each kernel gets a private folder of links to the real files.
-        for name, folder in (("IPYTHONDIR", "ipython"), ("KERAS_HOME", "keras")):
-            if env.get(name) and Path(env[name]).is_dir():
-                _link_tree(Path(env[name]), self.runtime / folder)
-                env[name] = str(self.runtime / folder)
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        env.pop("JPY_PARENT_PID", None)
-        return env
+    def remove(self) -> None:
+        for folder in (self.root, self.runtime, self.evaluator_runtime):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def asset_environment(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the asset locations filled in where this machine cached the downloads.
+
+    The kernel has no network: it must find what the notebooks download where this machine
+    cached it (online instructors: run each solution once first). Inside the box HOME is /tmp,
+    so the usual places are passed explicitly.
+    """
+    env = dict(env)
+    for name, cached in (("KERAS_HOME", Path.home() / ".keras"),
+                         ("TFDS_DATA_DIR", Path.home() / "tensorflow_datasets"),
+                         ("TFHUB_CACHE_DIR", Path(tempfile.gettempdir()) / "tfhub_modules")):
+        if not env.get(name) and cached.is_dir():
+            env[name] = str(cached)
+    return env
+
+
+def private_asset_homes(env: dict[str, str], runtime: Path) -> dict[str, str]:
+    """`env` with IPython's and Keras's folders replaced by private folders of links in `runtime`.
+
+    IPython and Keras use their folders only if they can write them (Keras falls back to
+    /tmp/.keras and downloads), and the originals are shared by every submission.
+    """
+    env = dict(env)
+    for name, folder in (("IPYTHONDIR", "ipython"), ("KERAS_HOME", "keras")):
+        if env.get(name) and Path(env[name]).is_dir():
+            _link_tree(Path(env[name]), runtime / folder)
+            env[name] = str(runtime / folder)
+    return env
+
+
+def nbgrader_environment(env: dict[str, str], scratch: _Scratch, limits: Limits) -> dict[str, str]:
+    """The environment of the nbgrader process (outside the box): where its kernelspec and runtime files are."""
+    env = dict(env)
+    env.update(thread_environment(limits))
+    env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(scratch.jupyter), env.get("JUPYTER_PATH")]))
+    env["JUPYTER_RUNTIME_DIR"] = str(scratch.runtime)
+    env["TMPDIR"] = str(scratch.runtime)  # nbclient writes the kernel's connection file there
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.pop("JPY_PARENT_PID", None)
+    return env
 
 
 def write_feedback(course: CourseDir, assignment: str, student: str) -> None:
@@ -235,21 +311,26 @@ class Evaluator:
     """The grader's checks (grader.grading.evaluate) in a fresh sandboxed process.
 
     Started before the notebook runs, so that importing TensorFlow overlaps with it; it judges the
-    saved model only when `results()` tells it to, after the notebook has finished.
+    saved model only when `results()` tells it to, after the notebook has finished. Its box reads the
+    notebook's folder, the held-out photos and the grading spec; it has its own runtime folder.
     """
 
-    def __init__(self, task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits):
+    def __init__(self, task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits,
+                 assets: list[Path]):
         self.spec = spec_for(task.assignment)
         self.process = None
+        self.log = scratch.root / "evaluate.log"
         if self.spec is None:
             return
         command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment,
                    str(scratch.workdir / self.spec.model), "--wait"]
+        env = private_asset_homes(env, scratch.evaluator_runtime)
         if task.sandbox:
-            # The runtime folder holds the private KERAS_HOME, where the published weights are found.
-            command = sandbox_argv(command, workdir=scratch.workdir, writable=[scratch.runtime],
-                                   hidden=[Path(p) for p in task.hidden], readable=[scratch.workdir], limits=limits)
-        self.log = scratch.root / "evaluate.log"
+            box = Box(workdir=scratch.workdir, writable=(scratch.evaluator_runtime,),
+                      readable=(scratch.workdir, paths.DATA_DIR, *assets, *map(Path, task.held_out)),
+                      env=box_environment(env, extra=("COURSE_ASSETS_MIRROR",)),
+                      files=identity_files(scratch.evaluator_runtime / "etc"))
+            command = sandbox_argv(command, box, limits)
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(command, cwd=scratch.workdir, env=env, stdin=subprocess.PIPE,
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -270,6 +351,12 @@ class Evaluator:
             message = f"the grader's evaluation of the saved model {why}: {_tail(self.log, 3)}"
             return failed_checks(self.spec, message)
 
+    def box_failed(self) -> str:
+        """bubblewrap's error, if the evaluator's box never started (the grader's fault, not the student's)."""
+        text = self.log.read_text(errors="replace") if self.log.is_file() else ""
+        first = text.splitlines()[:1]
+        return first[0] if first and first[0].startswith("bwrap: ") else ""
+
     def cancel(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
@@ -289,7 +376,10 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
     scratch = _Scratch(task)
     evaluator = None
     try:
-        env = scratch.env(task, limits)
+        env = asset_environment(task.env)
+        mirror = Path(env["COURSE_ASSETS_MIRROR"]) if env.get("COURSE_ASSETS_MIRROR") else None
+        assets = asset_folders(env, mirror)
+        kernel_env = private_asset_homes(env, scratch.runtime)
         scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime))
         # The notebook as collect() left it (cell metadata already restored from the release).
         submitted = nbformat.reads(task.notebook_json, as_version=4)
@@ -297,23 +387,28 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(submitted, target)
         if task.sandbox:
-            hidden = [Path(p) for p in (*task.hidden, *task.held_out)]
-            # Data caches may live under /tmp (TF-Hub's default), which the box replaces: mount them back.
-            caches = [Path(env[n]) for n in ("TFDS_DATA_DIR", "TFHUB_CACHE_DIR")
-                      if env.get(n) and Path(env[n]).is_dir()]
-            write_kernelspec(scratch.jupyter, workdir=scratch.workdir, writable=[scratch.workdir, scratch.runtime],
-                             hidden=hidden, limits=limits, readable=caches)
-        scratch.workdir.mkdir(parents=True, exist_ok=True)
-        evaluator = Evaluator(task, scratch, env, limits)
+            box = Box(workdir=scratch.workdir, writable=(scratch.workdir, scratch.runtime), readable=tuple(assets),
+                      env=box_environment(kernel_env), files=identity_files(scratch.runtime / "etc"))
+            write_kernelspec(scratch.jupyter, box, limits)
+            nbgrader_env = nbgrader_environment(env, scratch, limits)
+        else:  # the kernel inherits nbgrader's environment
+            nbgrader_env = nbgrader_environment(kernel_env, scratch, limits)
+        evaluator = Evaluator(task, scratch, env, limits, assets)
         timings["setup"] = time.monotonic() - started
         budget = limits.submission_timeout - (time.monotonic() - started)
         code = _run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
-                     "--force", "--create"], cwd=scratch.course.root, env=env, log=scratch.log, timeout=budget)
+                     "--force", "--create"], cwd=scratch.course.root, env=nbgrader_env, log=scratch.log,
+                    timeout=budget, watch=scratch.workdir, disk_bytes=limits.disk_bytes)
         timings["nbgrader_autograde"] = time.monotonic() - started - timings["setup"]
         graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name
         if code is None:
             evaluator.cancel()
             outcome.status, outcome.reason = TIMED_OUT, f"grading took longer than {limits.submission_timeout:.0f} s"
+            return outcome
+        if code == "disk":
+            evaluator.cancel()
+            outcome.reason = (f"the notebook wrote more than {limits.disk_bytes / 2**30:g} GB (or too many files) "
+                              "into its folder and was stopped")
             return outcome
         if code != 0 or not graded_path.is_file():
             evaluator.cancel()
@@ -322,6 +417,10 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         mark = time.monotonic()
         outcome.checks = evaluator.results()
         timings["grader_checks"] = time.monotonic() - mark
+        if evaluator.box_failed():
+            outcome.status = GRADER_ERROR
+            outcome.reason = f"the grading sandbox could not start the grader's checks: {evaluator.box_failed()}"
+            return outcome
         mark = time.monotonic()
         graded = nbformat.read(graded_path, as_version=4)
         apply_checks(graded, outcome.checks)
@@ -353,5 +452,4 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         timings["total"] = time.monotonic() - started
         outcome.timings = timings
         if not os.environ.get("COURSE_KEEP_SCRATCH"):
-            shutil.rmtree(scratch.root, ignore_errors=True)
-            shutil.rmtree(scratch.runtime, ignore_errors=True)
+            scratch.remove()
