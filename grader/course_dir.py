@@ -32,7 +32,7 @@ c.GenerateFeedback.preprocessors = [
 '''
 
 # Submissions are handed in as "<student>__<notebook>.ipynb".
-NAMED_REGEXP = r".*/(?P<student_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)__(?P<file_id>[A-Za-z0-9_.-]+\.ipynb)$"
+NAMED_REGEXP = r".*/(?P<student_id>[^\W_][\w.-]*?)__(?P<file_id>[A-Za-z0-9_.-]+\.ipynb)$"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from grader.grading.sandbox import Limits
 from grader.notebooks import read_ipynb, write_ipynb
 
 ASSIGNMENT = "a1"
-LIMITS = Limits(cell_timeout=10, submission_timeout=45, memory_bytes=2 * 2**30, output_chars=50_000)
+LIMITS = Limits(cell_timeout=10, submission_timeout=45, memory_bytes=2 * 2**30, output_chars=50_000,
+                disk_bytes=64 * 2**20)
 
 
 SECRET = "hunter2-not-for-students"
@@ -123,6 +124,12 @@ def double(x):
         handed_in(course, folder, "ida_edited_test", "def double(x):\n    return 0",
                   lambda nb: setattr(cell_of(nb, "test_double"), "source", "print('all good')")),
         handed_in(course, folder, "jon_kills_kernel", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+        # Leaves a detached process running (its own session, double fork) and a large file behind.
+        handed_in(course, folder, "pat_leaves_a_process",
+                  "import subprocess\nsubprocess.Popen(['setsid', 'sleep', '987654'], start_new_session=True)\n"
+                  "open('leftover.bin', 'wb').write(bytes(2**20))\n" + SOLUTION),
+        handed_in(course, folder, "quy_fills_the_disk",
+                  "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(bytes(2**20))\n    i += 1"),
     ]
     (folder / f"kim__{ASSIGNMENT}.ipynb").write_text('{"cells": [')
     (folder / f"lea__{ASSIGNMENT}.ipynb").write_text(json.dumps({"hello": "world"}))
@@ -218,6 +225,19 @@ def test_deleted_and_edited_test_cells_are_restored_and_reported(graded):
     hal, ida = rows["hal_deleted_test"], rows["ida_edited_test"]
     assert hal.status == GRADED and hal.points["test_double"] == 2 and "deleted cell 'test_double'" in hal.reason
     assert ida.status == GRADED and ida.points["test_double"] == 0 and "edited locked cell 'test_double'" in ida.reason
+
+
+def test_nothing_a_notebook_starts_outlives_its_grading(graded):
+    course, rows = graded
+    assert rows["pat_leaves_a_process"].status == GRADED and rows["pat_leaves_a_process"].total == 3
+    running = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 987654" not in running, "a process started by a notebook survived its grading"
+    assert not list(course.root.rglob("leftover.bin")), "the scratch folder was not removed"
+
+
+def test_a_notebook_that_fills_the_disk_is_stopped(graded):
+    row = graded[1]["quy_fills_the_disk"]
+    assert row.status == CRASHED and "wrote more than 64 MB" in row.reason, row.reason
 
 
 def test_a_kernel_that_dies_is_reported(graded):

@@ -32,6 +32,7 @@ from grader.grading.statuses import (
     TIMED_OUT,
     SubmissionResult,
 )
+from grader.grading.tampering import scan, tampering_reason
 from grader.grading.worker import GradingOutcome, GradingTask
 from grader.grading.writer import GradebookWriter
 
@@ -85,10 +86,12 @@ def autograde(
             path = course.submitted(student, assignment) / name
             if not path.is_file():
                 continue
+            tampering = tampering_findings(path, course.release(assignment) / name)
             task = GradingTask(
                 assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
                 held_out=tuple(map(str, held_out_folders([assignment]))),
-                sandbox=sandbox, pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
+                sandbox=sandbox, tampering=tampering_reason(tampering) if tampering else "",
+                pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
             )
             previous = done.get(student)
             unchanged = previous and previous["sha256"] == task.sha256
@@ -118,6 +121,13 @@ def autograde(
         if student not in seen:
             results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
     return sorted(results, key=lambda r: r.student)
+
+
+def tampering_findings(submitted: Path, release: Path) -> list:
+    """What in the submission reaches into the grading kernel (tampering.py), read before it runs."""
+    from grader.notebooks import read_ipynb
+
+    return scan(read_ipynb(submitted), read_ipynb(release))
 
 
 def _join(*parts: str) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import uuid
 from collections import Counter
 
 from nbformat import NotebookNode
@@ -40,12 +41,12 @@ def restore_cells(submitted: NotebookNode, released: NotebookNode) -> tuple[Note
     untouched submission gives no messages, and so does a second run on the output.
     """
     nb = copy.deepcopy(submitted)
+    messages = _drop_stray_metadata(nb, released)
     release_cells, cells = released.cells, nb.cells
     matches = _match_by_name(release_cells, cells)
     _match_by_source(release_cells, cells, matches)
     _match_by_position(release_cells, cells, matches)
 
-    messages = []
     for i, release_cell in enumerate(release_cells):
         meta = release_cell.get("metadata", {}).get("nbgrader")
         if not meta:
@@ -62,6 +63,37 @@ def restore_cells(submitted: NotebookNode, released: NotebookNode) -> tuple[Note
         if meta.get("locked") and cell.source != release_cell.source:
             messages.append(f"edited locked cell {name!r}: graded with the release's version")
     return nb, messages
+
+
+def _drop_stray_metadata(nb: NotebookNode, released: NotebookNode) -> list[str]:
+    """Copies of a graded cell, and graded cells the release does not have (pasted from another
+    notebook), become plain cells: nbgrader stops on a duplicate or unknown grade id."""
+    known = {meta.get("grade_id") for meta in (c.get("metadata", {}).get("nbgrader") for c in released.cells) if meta}
+    seen: set[str] = set()
+    messages = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        name = meta.get("grade_id")
+        if name in known and name not in seen:
+            seen.add(name)
+            continue
+        del cell["metadata"]["nbgrader"]
+        if "id" in cell and sum(c.get("id") == cell["id"] for c in nb.cells) > 1:
+            cell["id"] = f"copy-{uuid.uuid4().hex[:8]}"
+        why = "a copy of" if name in known else "not a graded cell of this assignment:"
+        messages.append(f"cell {nb.cells.index(cell) + 1} is {why} {name!r}: kept, not graded")
+    return messages
+
+
+def same_notebook(submitted: NotebookNode, released: NotebookNode) -> bool:
+    """Whether `submitted` is a version of the release at all: it keeps one of its grade ids, or one of
+    its cells word for word (instructions, test cells). Matching by position alone is no evidence."""
+    names = {_name(c) for c in submitted.cells} - {None}
+    sources = {_key(c) for c in submitted.cells if _key(c)[1]}
+    release_names = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in released.cells}
+    return bool(names & (release_names - {None})) or any(_key(c) in sources for c in released.cells if _key(c)[1])
 
 
 def _missing_message(name: str, meta: dict) -> str:

@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course_dir import CourseDir
-from grader.grading.cells import restore_cells
+from grader.grading.archives import archive_problem
+from grader.grading.cells import restore_cells, same_notebook
 from grader.grading.collector import NO_MATCH_REASON, SYSTEM_FILE_REASON, ColabCollectorPlugin
 from grader.grading.statuses import MALFORMED, SubmissionResult
 from grader.notebooks import NotebookError, read_ipynb, write_ipynb
 
 # "<student>__<notebook>.ipynb" as NAMED_REGEXP in course_dir.py, but the notebook part may hold the
 # spaces and brackets of Colab's names ("ada__Copy of 01_cats_vs_dogs (1).ipynb").
-COLAB_NAMED_REGEXP = r".*/(?P<student_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)__(?P<file_id>[^/]+\.ipynb)$"
+# Student ids may hold any letters (zoë, 李雷): \w is Unicode-aware.
+COLAB_NAMED_REGEXP = r".*/(?P<student_id>[^\W_][\w.-]*?)__(?P<file_id>[^/]+\.ipynb)$"
 PLUGIN = f"{ColabCollectorPlugin.__module__}.{ColabCollectorPlugin.__name__}"
 
 
@@ -131,18 +133,21 @@ def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectRes
         else:
             shutil.copy2(source, target)
     for path in sorted(archive.rglob("*.zip")):
-        try:
-            with zipfile.ZipFile(path) as archived:
-                bad = archived.testzip()
-            error = f"damaged entry {bad!r}" if bad else ""
-        except (OSError, zipfile.BadZipFile) as exc:
-            error = str(exc)
-        if error:
+        # Sizes, nesting and names first (from the archive's directory), then every entry's checksum.
+        reason = archive_problem(path)
+        if not reason:
+            try:
+                with zipfile.ZipFile(path) as archived:
+                    bad = archived.testzip()
+                reason = f"not a readable zip archive (damaged entry {bad!r})" if bad else ""
+            except (OSError, zipfile.BadZipFile) as exc:
+                reason = f"not a readable zip archive ({exc})"
+        if reason:
             name = _rel(path, archive)
             _set_aside(path, rejected / name)
             path.unlink()
             result.unmatched.append(name)
-            result.reasons[name] = f"not a readable zip archive ({error})"
+            result.reasons[name] = reason if reason.startswith("not a readable") else f"archive set aside: {reason}"
 
 
 def _unmatched(
@@ -205,7 +210,13 @@ def _check(
         _set_aside(kept or submitted, rejected / name)
         submitted.unlink()
         return problem
-    restored, messages = restore_cells(nb, read_ipynb(release / notebook))
+    released = read_ipynb(release / notebook)
+    if not same_notebook(nb, released):
+        _set_aside(kept or submitted, rejected / name)
+        submitted.unlink()
+        return (f"{name}: none of the graded cells of {release.name} are in this notebook; did you hand in "
+                "another assignment's notebook?")
+    restored, messages = restore_cells(nb, released)
     if restored != nb:
         write_ipynb(restored, submitted)
     changes += [f"{notebook}: {message}" for message in messages]

@@ -11,6 +11,39 @@ import os
 import sys
 from pathlib import Path
 
+MAX_MODEL_BYTES = 256 * 2**20  # MobileNetV2 models saved here are ~10-25 MB
+MAX_UNPACKED_BYTES = 512 * 2**20
+KERAS_ARCHIVE_FILES = {"config.json", "metadata.json", "model.weights.h5"}
+
+
+def model_file_problem(model_file: Path) -> str:
+    """Why the notebook's saved model must not be opened, or ''. The file is the student's: a link to
+    somewhere else, a FIFO that blocks a reader forever, a device, or an archive that expands enormously
+    never reaches Keras."""
+    import stat
+    import zipfile
+
+    try:
+        info = model_file.lstat()
+    except FileNotFoundError:
+        return f"no saved model {model_file.name!r}: the notebook must save it (see its 'Save' section)"
+    if stat.S_ISLNK(info.st_mode):
+        return f"{model_file.name!r} is a symbolic link, not a saved model"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{model_file.name!r} is not a regular file (a folder, FIFO or device), not a saved model"
+    if info.st_size > MAX_MODEL_BYTES:
+        return f"{model_file.name!r} is {info.st_size / 2**20:.0f} MB, more than a saved model of this course"
+    try:
+        with zipfile.ZipFile(model_file) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        return f"{model_file.name!r} is not a Keras .keras archive ({error})"
+    unexpected = sorted({e.filename for e in entries} - KERAS_ARCHIVE_FILES)
+    if unexpected or sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
+        why = f"unexpected entries {unexpected[:3]}" if unexpected else "it expands to more than 512 MB"
+        return f"{model_file.name!r} is not a plain Keras model file: {why}"
+    return ""
+
 
 def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dict]:
     from grader.grading.spec import failed_checks, spec_for
@@ -19,9 +52,9 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dic
     if spec is None:
         return []
 
-    if not model_file.is_file():
-        why = f"no saved model {model_file.name!r}: the notebook must save it (see its 'Save' section)"
-        return failed_checks(spec, why)
+    problem = model_file_problem(model_file)
+    if problem:
+        return failed_checks(spec, problem)
     import keras
 
     from grader.grading.model_checks import CheckResult, Context, run_check

@@ -57,6 +57,7 @@ class GradingTask:
     limits: Limits = field(default_factory=Limits)
     held_out: tuple[str, ...] = ()  # never in the kernel's box, read by the grader's checks
     sandbox: bool = True
+    tampering: str = ""  # why the submission is not run (tampering.py), or ""
     pin_cpus: bool = False  # pin this worker's kernels to its share of the cores
 
     @property
@@ -155,8 +156,11 @@ def box_failure(log_text: str) -> str:
     return next((line for line in log_text.splitlines() if line.startswith("bwrap: ")), "")
 
 
-def grading_config(limits: Limits, runtime: Path) -> str:
-    """nbgrader settings of a scratch course: sandbox transport, restored cells, output caps, feedback."""
+def grading_config(limits: Limits, runtime: Path, execute: bool = True) -> str:
+    """nbgrader settings of a scratch course: sandbox transport, restored cells, output caps, feedback.
+
+    Without `execute`, nbgrader restores the release's cells and records grades without running any code.
+    """
     return f'''
 # The sandboxed kernel has no network namespace of its own loopback: talk over Unix sockets.
 c.KernelManager.transport = "ipc"
@@ -169,8 +173,9 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput,
                                     SaveAutoGrades)
 from grader.grading.preprocessors import LimitOutputSize
-c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       LimitOutputSize, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [{"Execute, " if execute else ""}IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, LimitOutputSize, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
 '''
 
 
@@ -188,6 +193,14 @@ def _check_outputs(check: dict) -> list:
     outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
     return outputs + [nbformat.v4.new_output("error", ename="GraderCheckFailed", evalue=check["message"],
                                              traceback=[f"GraderCheckFailed: {check['message']}"])]
+
+
+def fail_every_test(nb: nbformat.NotebookNode, reason: str) -> None:
+    """Every graded cell gets an error output with `reason`: nbgrader then records zero points for it."""
+    for cell in nb.cells:
+        if grade_id(cell) and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            cell["outputs"] = [nbformat.v4.new_output("error", ename="NotGraded", evalue=reason,
+                                                      traceback=[f"NotGraded: {reason}"])]
 
 
 def apply_checks(nb: nbformat.NotebookNode, checks: list[dict]) -> None:
@@ -380,7 +393,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         mirror = Path(env["COURSE_ASSETS_MIRROR"]) if env.get("COURSE_ASSETS_MIRROR") else None
         assets = asset_folders(env, mirror)
         kernel_env = private_asset_homes(env, scratch.runtime)
-        scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime))
+        execute = not task.tampering
+        scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime, execute))
         # The notebook as collect() left it (cell metadata already restored from the release).
         submitted = nbformat.reads(task.notebook_json, as_version=4)
         target = scratch.course.submitted(task.student, task.assignment) / task.notebook_name
@@ -393,7 +407,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
             nbgrader_env = nbgrader_environment(env, scratch, limits)
         else:  # the kernel inherits nbgrader's environment
             nbgrader_env = nbgrader_environment(kernel_env, scratch, limits)
-        evaluator = Evaluator(task, scratch, env, limits, assets)
+        if execute:
+            evaluator = Evaluator(task, scratch, env, limits, assets)
         timings["setup"] = time.monotonic() - started
         budget = limits.submission_timeout - (time.monotonic() - started)
         code = _run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
@@ -402,28 +417,27 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         timings["nbgrader_autograde"] = time.monotonic() - started - timings["setup"]
         graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name
         if code is None:
-            evaluator.cancel()
             outcome.status, outcome.reason = TIMED_OUT, f"grading took longer than {limits.submission_timeout:.0f} s"
             return outcome
         if code == "disk":
-            evaluator.cancel()
-            outcome.reason = (f"the notebook wrote more than {limits.disk_bytes / 2**30:g} GB (or too many files) "
+            outcome.reason = (f"the notebook wrote more than {limits.disk_bytes // 2**20} MB (or too many files) "
                               "into its folder and was stopped")
             return outcome
         if code != 0 or not graded_path.is_file():
-            evaluator.cancel()
             outcome.status, outcome.reason = _failure(scratch.log, limits, code)
             return outcome
         mark = time.monotonic()
-        outcome.checks = evaluator.results()
+        outcome.checks = evaluator.results() if evaluator else []
         timings["grader_checks"] = time.monotonic() - mark
-        if evaluator.box_failed():
+        if evaluator and evaluator.box_failed():
             outcome.status = GRADER_ERROR
             outcome.reason = f"the grading sandbox could not start the grader's checks: {evaluator.box_failed()}"
             return outcome
         mark = time.monotonic()
         graded = nbformat.read(graded_path, as_version=4)
         apply_checks(graded, outcome.checks)
+        if task.tampering:
+            fail_every_test(graded, task.tampering)
         resources = {"nbgrader": {"notebook": Path(task.notebook_name).stem, "assignment": task.assignment,
                                   "student": task.student, "db_url": scratch.course.gradebook_url}}
         SaveAutoGrades().preprocess(graded, resources)
@@ -439,6 +453,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         outcome.feedback_html = feedback.read_text() if feedback.is_file() else None
         timeouts = scratch.log.read_text(errors="replace").count("Timeout waiting for execute reply")
         notes = [f"{timeouts} cell(s) interrupted at the {limits.cell_timeout} s cell time limit"] if timeouts else []
+        if task.tampering:
+            notes.append(task.tampering)
         if feedback_problem:
             notes.append(feedback_problem)
         outcome.status, outcome.reason = GRADED, "; ".join(notes)

@@ -1,0 +1,85 @@
+"""Files the grader opens for a student are hostile too: archives handed in, and the model file a
+notebook saved. Each ends in a clear reason, fast, with nothing extracted or loaded."""
+
+import os
+import time
+import zipfile
+
+import pytest
+
+from grader.grading.archives import ArchiveLimits, archive_problem
+from grader.grading.collect import collect
+from grader.grading.evaluate import evaluate, model_file_problem
+from tests.conftest import ASSIGNMENT
+
+
+def zeros_zip(path, name="a__a1.ipynb", size=64 * 2**20):
+    """An archive whose one entry expands from ~64 kB to `size` bytes of zeros."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open(name, "w", force_zip64=True) as entry:
+            chunk = bytes(2**20)
+            for _ in range(size // len(chunk)):
+                entry.write(chunk)
+    return path
+
+
+def test_a_zip_bomb_is_set_aside_before_extraction(tiny_course, tmp_path):
+    bomb = zeros_zip(tmp_path / "bomb.zip")
+    assert bomb.stat().st_size < 2**20
+    started = time.monotonic()
+    result = collect(tiny_course, ASSIGNMENT, [bomb])
+    assert time.monotonic() - started < 60
+    assert result.unmatched == ["bomb.zip"] and "zip bomb" in result.reasons["bomb.zip"]
+    assert not result.students
+    extracted = tiny_course.archive(ASSIGNMENT).parent / "extracted"
+    assert not extracted.exists() or not any(p.is_file() for p in extracted.rglob("*"))
+    assert (tiny_course.root / "rejected" / ASSIGNMENT / "bomb.zip").is_file(), "the file is kept, not lost"
+
+
+def test_nested_archives_count_towards_one_budget(tmp_path):
+    inner = zeros_zip(tmp_path / "inner.zip", size=8 * 2**20)
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as z:
+        for i in range(4):
+            z.write(inner, f"part{i}.zip")
+    limits = ArchiveLimits(total_bytes=20 * 2**20, ratio=10_000)
+    assert "more than 20 MB" in archive_problem(outer, limits)
+    deep = tmp_path / "deep.zip"
+    with zipfile.ZipFile(deep, "w") as z:
+        z.write(outer, "outer.zip")
+    assert "nested more than 2 deep" in archive_problem(deep, ArchiveLimits(depth=2, ratio=10_000))
+
+
+def test_entries_that_climb_out_or_too_many_entries(tmp_path):
+    climbing = tmp_path / "climb.zip"
+    with zipfile.ZipFile(climbing, "w") as z:
+        z.writestr("../../etc/cron.d/evil", "x")
+    assert "outside the submission's folder" in archive_problem(climbing)
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as z:
+        for i in range(30):
+            z.writestr(f"f{i}.txt", "x")
+    assert "more than 20 files" in archive_problem(many, ArchiveLimits(entries=20))
+
+
+def _fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: _fifo(p), "not a regular file"),
+    (lambda p: p.mkdir(), "not a regular file"),
+    (lambda p: p.symlink_to("/etc/passwd"), "symbolic link"),
+    (lambda p: p.write_text("not a zip"), "not a Keras .keras archive"),
+    (lambda p: zeros_zip(p, name="model.weights.h5", size=600 * 2**20), "expands to more than 512 MB"),
+    (lambda p: zipfile.ZipFile(p, "w").writestr("payload.py", "import os"), "unexpected entries"),
+])
+def test_a_hostile_model_file_fails_the_checks_at_once_with_the_reason(tmp_path, make, reason):
+    model = tmp_path / "cats_vs_dogs.keras"
+    make(model)
+    assert reason in model_file_problem(model)
+    started = time.monotonic()
+    checks = evaluate("01_cats_vs_dogs", model, None)
+    assert time.monotonic() - started < 5, "a FIFO must not block the evaluator"
+    assert checks and all(not c["passed"] and reason in c["message"] for c in checks)

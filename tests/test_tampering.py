@@ -1,0 +1,105 @@
+"""Code that reaches into the grading kernel earns nothing, with the reason shown; ordinary code is not
+flagged. The two measured exploits (nbgrader 0.9.6 awards full points after `set_custom_exc`; an AST
+transformer that turns `assert` into `pass`) and their variants, through the real pipeline."""
+
+import copy
+
+import nbformat
+import pytest
+
+from grader.course_dir import CourseDir
+from grader.grading.autograde import GRADED, autograde
+from grader.grading.report import grade_rows
+from grader.grading.tampering import scan
+from grader.notebooks import read_ipynb, write_ipynb
+from grader.release.build import assignments, release
+from tests.test_isolation import ASSIGNMENT, handed_in, plain_env
+
+SWALLOW_ERRORS = "get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)\n"
+ASSERT_TO_PASS = '''import ast
+class _NoAsserts(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+get_ipython().ast_transformers.append(_NoAsserts())
+'''
+EXPLOITS = {
+    "custom_exc": SWALLOW_ERRORS,
+    "assert_to_pass": ASSERT_TO_PASS,
+    "hidden_name": 'getattr(get_ipython(), "set_" + "custom_exc")((BaseException,), print)\n',
+    "input_transformer": "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n",
+    "event_callback": "get_ipython().events.register('pre_run_cell', print)\n",
+    "trace_hook": "import sys\nsys.settrace(None)\n",
+    "patched_builtins": "import builtins\nbuiltins.AssertionError = type('X', (Exception,), {})\n",
+    "dunder_builtins": "__builtins__.print = None\n",
+    "exec_string": "exec('import sy' + 's')\n",
+    "pickled_code": "import pickle\npickle.loads(b'')\n",
+}
+
+
+def _solution_cell(nb):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+
+
+@pytest.mark.parametrize("name", EXPLOITS)
+def test_every_exploit_is_found_in_the_cell_that_holds_it(tiny_course, name):
+    release_nb = read_ipynb(tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    nb = copy.deepcopy(release_nb)
+    _solution_cell(nb).source = EXPLOITS[name] + "def double(x):\n    return 0\n"
+    findings = scan(nb, release_nb)
+    assert findings and all(f.cell == nb.cells.index(_solution_cell(nb)) + 1 for f in findings), findings
+
+
+def test_ordinary_code_shell_commands_and_magics_are_not_flagged(tiny_course):
+    release_nb = read_ipynb(tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
+    nb = copy.deepcopy(release_nb)
+    _solution_cell(nb).source = (
+        "import numpy as np\nfrom pathlib import Path\nfrom IPython.display import Image\n"
+        "class Scaled:\n    def __init__(self, k):\n        self.k = k\n"
+        "def double(x):\n    return int(np.int64(2) * x)\nprint(double.__name__, getattr(np, 'pi'))\n")
+    nb.cells.append(nbformat.v4.new_code_cell("!ls\n%matplotlib inline\n%time double(3)"))
+    assert scan(nb, release_nb) == []
+
+
+def test_exploits_beside_an_honest_submission_earn_nothing_and_say_why(tiny_course, tmp_path):
+    """Each exploit hides a wrong answer (nbgrader alone would count the failing tests as passed)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = [handed_in(tiny_course, folder, "ann_honest", "def double(x):\n    return x + x")]
+    for name in ("custom_exc", "assert_to_pass"):
+        files.append(handed_in(tiny_course, folder, f"cheat_{name}", EXPLOITS[name] + "def double(x):\n    return 0"))
+    rows = {r.student: r for r in grade_rows(tiny_course, autograde(tiny_course, ASSIGNMENT, files,
+                                                                    plain_env(tmp_path), workers=2))}
+    assert rows["ann_honest"].status == GRADED and rows["ann_honest"].total == 3
+    for name in ("custom_exc", "assert_to_pass"):
+        row = rows[f"cheat_{name}"]
+        assert row.status == GRADED and row.total == 0, (row.points, row.reason)
+        assert "not graded: cell" in row.reason and "get_ipython()" in row.reason
+        feedback = (tiny_course.feedback(row.student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+        assert "Code like this can change how the grading kernel reports test results" in feedback
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tampering")
+    course = CourseDir(root / "course")
+    release(course, root / "notebooks")
+    return course
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_the_measured_exploits_on_every_untouched_release_earn_zero(course, tmp_path, assignment):
+    """The untouched release of every notebook plus either exploit: zero points, through the real pipeline
+    (the notebook is not run, so this costs seconds, not a training)."""
+    release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
+    files = []
+    for name in ("custom_exc", "assert_to_pass"):
+        nb = copy.deepcopy(release_nb)
+        cell = _solution_cell(nb)
+        cell.source = EXPLOITS[name] + cell.source
+        files.append(tmp_path / f"cheat_{name}__{assignment}.ipynb")
+        write_ipynb(nb, files[-1])
+    rows = grade_rows(course, autograde(course, assignment, files, plain_env(tmp_path), workers=2))
+    assert len(rows) == 2
+    for row in rows:
+        assert row.status == GRADED and row.points and row.total == 0, (row.student, row.points, row.reason)
+        assert "not graded" in row.reason
