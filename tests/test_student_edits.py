@@ -56,7 +56,8 @@ def graded(tiny_template, tmp_path_factory):
         files.append(path)
     # Another assignment's notebook under this assignment's name.
     other = nbformat.v4.new_notebook()
-    other.cells = [nbformat.v4.new_markdown_cell("# Homework 7"), nbformat.v4.new_code_cell("def triple(x):\n    return 3 * x")]
+    other.cells = [nbformat.v4.new_markdown_cell("# Homework 7"),
+                   nbformat.v4.new_code_cell("def triple(x):\n    return 3 * x")]
     other.cells[1].metadata["nbgrader"] = {"grade": False, "grade_id": "triple", "locked": False, "schema_version": 3,
                                           "solution": True, "task": False}
     (folder / f"eve_wrong_notebook__{ASSIGNMENT}.ipynb").write_text(nbformat.writes(other))

@@ -15,7 +15,7 @@ from grader.notebooks import read_ipynb, write_ipynb
 from grader.release.build import assignments, release
 from tests.test_isolation import ASSIGNMENT, handed_in, plain_env
 
-SWALLOW_ERRORS = "get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)\n"
+SWALLOW_ERRORS = "get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: 0)\n"
 ASSERT_TO_PASS = '''import ast
 class _NoAsserts(ast.NodeTransformer):
     def visit_Assert(self, node):
@@ -33,6 +33,9 @@ EXPLOITS = {
     "dunder_builtins": "__builtins__.print = None\n",
     "exec_string": "exec('import sy' + 's')\n",
     "pickled_code": "import pickle\npickle.loads(b'')\n",
+    # Code that runs inside a hidden test (a replaced predict) could print the test's source from these.
+    "reads_history": "def spy():\n    print(In[-1])\n",
+    "warns_caller_line": "import warnings\nwarnings.warn('x', stacklevel=2)\n",
 }
 
 
