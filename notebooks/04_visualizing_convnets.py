@@ -147,7 +147,7 @@ for _name, _a in zip(_names, _acts, strict=True):
 print("get_activations shapes: OK")
 
 # %% [markdown]
-# Now the pictures: one early, one middle and one late layer, for the Grace Hopper photo. Each row
+# Now the pictures: four layers from early to late, for the Grace Hopper photo. Each row
 # shows the 8 feature maps of that layer with the strongest mean activation (many filters stay
 # silent on any one photo). Bright means "pattern found here".
 

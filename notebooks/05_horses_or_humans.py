@@ -153,10 +153,12 @@ model.summary()
 # %% [markdown]
 # One sigmoid unit, trained with binary cross-entropy:
 
-# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "1456c201bd7e5d34c040670b3d4ce9ff", "grade": true, "grade_id": "test_head", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "39a04e9187e62422482810fbc55c129d", "grade": true, "grade_id": "test_head", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 assert model.output_shape == (None, 1), f"expected (None, 1), got {model.output_shape}"
 assert model.layers[-1].activation.__name__ == "sigmoid", "the last layer needs a sigmoid"
-_loss = model.loss if isinstance(model.loss, str) else getattr(model.loss, "name", "")
+# The loss may be a string, a loss object (`.name`) or a plain function such as
+# `keras.losses.binary_crossentropy` (`.__name__`).
+_loss = model.loss if isinstance(model.loss, str) else getattr(model.loss, "name", getattr(model.loss, "__name__", ""))
 assert "binary_crossentropy" in _loss, f"use binary cross-entropy, got {model.loss}"
 print("head: OK")
 

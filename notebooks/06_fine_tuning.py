@@ -168,11 +168,6 @@ print(f"phase 1 (frozen base): validation accuracy {frozen_accuracy:.3f}")
 # reliably keeps a BN layer in inference mode during `fit` is that the layer itself is not trainable
 # (a `training=False` argument on the enclosing base is not enough), so we set `trainable = False`
 # on each BN layer explicitly.
-#
-# Online, `weights="imagenet"` gives the official Keras weights. The course's offline mirror holds
-# a stand-in MobileNetV2 whose batch normalization is *folded into the convolutions*: each BN layer
-# is an identity that carries the folded bias. That is one more reason to keep BN frozen: its
-# "statistics" are not statistics at all, and training it would not start from real ones.
 
 # %%
 FINE_TUNE_AT = "block_13_expand"

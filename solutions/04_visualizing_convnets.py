@@ -164,7 +164,7 @@ assert np.allclose(np.asarray(_single[0]), _expected, atol=1e-4), "the activatio
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now the pictures: one early, one middle and one late layer, for the Grace Hopper photo. Each row
+# Now the pictures: four layers from early to late, for the Grace Hopper photo. Each row
 # shows the 8 feature maps of that layer with the strongest mean activation (many filters stay
 # silent on any one photo). Bright means "pattern found here".
 

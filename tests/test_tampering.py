@@ -63,6 +63,22 @@ def test_ordinary_code_shell_commands_and_magics_are_not_flagged(tiny_course):
     assert scan(nb, release_nb) == []
 
 
+def test_a_colab_download_with_its_set_up_cell_is_not_flagged(tiny_course, tmp_path):
+    """The Colab copy students open adds a set-up cell (imports sys, importlib): it is the instructor's."""
+    from grader.grading.autograde import tampering_findings
+    from grader.release.colab import to_colab
+
+    release_path = tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    nb = to_colab(read_ipynb(release_path), release_path.name)
+    _solution_cell(nb).source = "def double(x):\n    return x + x"
+    write_ipynb(nb, tmp_path / "ann__a1.ipynb")
+    assert tampering_findings(tmp_path / "ann__a1.ipynb", release_path) == []
+    _solution_cell(nb).source = "import sys\n" + _solution_cell(nb).source
+    write_ipynb(nb, tmp_path / "ann__a1.ipynb")
+    assert [str(f) for f in tampering_findings(tmp_path / "ann__a1.ipynb", release_path)] == [
+        f"cell {nb.cells.index(_solution_cell(nb)) + 1} uses `import sys`"]
+
+
 def test_exploits_beside_an_honest_submission_earn_nothing_and_say_why(tiny_course, tmp_path):
     """Each exploit hides a wrong answer (nbgrader alone would count the failing tests as passed)."""
     folder = tmp_path / "in"

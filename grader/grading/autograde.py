@@ -124,10 +124,14 @@ def autograde(
 
 
 def tampering_findings(submitted: Path, release: Path) -> list:
-    """What in the submission reaches into the grading kernel (tampering.py), read before it runs."""
-    from grader.notebooks import read_ipynb
+    """What in the submission reaches into the grading kernel (tampering.py), read before it runs.
 
-    return scan(read_ipynb(submitted), read_ipynb(release))
+    The instructor's cells are those of the release and of its Colab copy (badge and set-up cell).
+    """
+    from grader.notebooks import read_ipynb
+    from grader.release.colab import to_colab
+
+    return scan(read_ipynb(submitted), to_colab(read_ipynb(release), release.name))
 
 
 def _join(*parts: str) -> str:

@@ -22,7 +22,8 @@ class ExampleSubmission:
     assignment: str
     notebook: nbformat.NotebookNode
     expected: dict[str, float]
-    # "solution" (must get full marks), "untouched" (must get zero) or "mutant" (breaks one thing).
+    # "solution" (must get full marks), "untouched" (must get zero), "mutant" (breaks one thing) or
+    # "variant" (a correct alternative to the solution: must get full marks too).
     kind: str = "mutant"
 
 
@@ -62,7 +63,10 @@ def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | 
     for entry in spec["submission"]:
         base = solved(released, source) if entry["from"] == "solution" else copy.deepcopy(released)
         apply_replacements(base, entry.get("replace", []), f"{spec_file} [{entry['student']}]")
-        kind = "untouched" if entry["from"] == "release" else ("mutant" if entry.get("replace") else "solution")
+        kind = entry.get("kind") or (
+            "untouched" if entry["from"] == "release" else ("mutant" if entry.get("replace") else "solution"))
+        if kind not in ("solution", "untouched", "mutant", "variant"):
+            raise ValueError(f"{spec_file} [{entry['student']}]: unknown kind {kind!r}")
         examples.append(ExampleSubmission(entry["student"], assignment, base, dict(entry["expected"]), kind))
     return examples
 

@@ -130,12 +130,17 @@ def _allowed_magic(node: ast.Call) -> bool:
     return bool(node.args) and isinstance(node.args[0], ast.Constant) and node.args[0].value in ALLOWED_MAGICS
 
 
+def _normalized(source: str) -> str:
+    """Line ends and surrounding blank lines do not matter (Colab and editors change them)."""
+    return "\n".join(line.rstrip() for line in source.splitlines()).strip()
+
+
 def scan(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[Finding]:
     """What in the student's own code can reach into the kernel; [] for an ordinary notebook."""
-    trusted = {cell.source for cell in release.cells if cell.cell_type == "code"}
+    trusted = {_normalized(cell.source) for cell in release.cells if cell.cell_type == "code"}
     findings = []
     for index, cell in enumerate(submitted.cells, start=1):
-        if cell.cell_type != "code" or cell.source in trusted:
+        if cell.cell_type != "code" or _normalized(cell.source) in trusted:
             continue
         try:
             tree = ast.parse(_python_source(cell.source))
