@@ -45,52 +45,82 @@ def model_file_problem(model_file: Path) -> str:
     return ""
 
 
-def evaluate(assignment: str, model_file: Path, mirror: Path | None) -> list[dict]:
-    from grader.grading.spec import failed_checks, spec_for
+def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: Path | None = None) -> list[dict]:
+    """Every grader check of `assignment`: on the saved model, and on the student's code taken from
+    `notebook` (the notebook as handed in, a copy the kernel could not write)."""
+    from grader.grading.code_checks import CODE_CHECKS
+    from grader.grading.model_checks import CheckResult
+    from grader.grading.spec import spec_for
 
     spec = spec_for(assignment)
     if spec is None:
         return []
+    model, problem = None, model_file_problem(model_file)
+    if not problem and any(c.check not in CODE_CHECKS for c in spec.checks):
+        model, problem = _load(model_file)
+    results = []
+    for check in spec.checks:
+        if check.check in CODE_CHECKS:
+            results.append(_code_check(check, notebook, model_file.parent))
+        elif model is None:
+            results.append(CheckResult(check.test, check.check, False, problem))
+        else:
+            results.append(_model_check(check, model, spec, mirror))
+    return [r.to_dict() for r in results]
 
-    problem = model_file_problem(model_file)
-    if problem:
-        return failed_checks(spec, problem)
+
+def _load(model_file: Path):
     import keras
-
-    from grader.grading.model_checks import CheckResult, Context, run_check
 
     keras.utils.set_random_seed(0)
     try:
         # safe_mode refuses Lambda layers and other code hidden in the file.
-        model = keras.models.load_model(model_file, safe_mode=True)
+        return keras.models.load_model(model_file, safe_mode=True), ""
     except Exception as error:  # any unloadable file earns zero with the reason
-        why = f"the saved model {model_file.name!r} cannot be loaded: {type(error).__name__}: {error}"
-        return failed_checks(spec, why)
+        return None, f"the saved model {model_file.name!r} cannot be loaded: {type(error).__name__}: {error}"
+
+
+def _model_check(check, model, spec, mirror: Path | None):
+    from grader.grading.model_checks import CheckResult, Context, run_check
+
     held_out = spec.held_out_dir(mirror)
-    context = Context(spec.image_size, held_out, spec.held_out_classes)
-    results = []
-    for check in spec.checks:
-        if check.check == "held_out_accuracy" and (held_out is None or not held_out.is_dir()):
-            reason = f"no held-out photos here ({held_out or 'no asset mirror'}): grade where they exist"
-            results.append(CheckResult(check.test, check.check, False, reason, not_measured=reason))
-            continue
-        try:
-            outcome = run_check(check.check, model, check.params, context)
-        except Exception as error:  # a model of an unexpected shape fails the check, with the reason
-            outcome = (False, f"{type(error).__name__}: {error}")
-        results.append(CheckResult(check.test, check.check, *outcome))
-    return [r.to_dict() for r in results]
+    if check.check == "held_out_accuracy" and (held_out is None or not held_out.is_dir()):
+        reason = f"no held-out photos here ({held_out or 'no asset mirror'}): grade where they exist"
+        return CheckResult(check.test, check.check, False, reason, not_measured=reason)
+    try:
+        outcome = run_check(check.check, model, check.params, Context(spec.image_size, held_out,
+                                                                      spec.held_out_classes))
+    except Exception as error:  # a model of an unexpected shape fails the check, with the reason
+        outcome = (False, f"{type(error).__name__}: {error}")
+    return CheckResult(check.test, check.check, *outcome)
+
+
+def _code_check(check, notebook: Path | None, workdir: Path):
+    import tempfile
+
+    from grader.grading.code_checks import CODE_CHECKS
+    from grader.grading.model_checks import CheckResult
+
+    if notebook is None or not notebook.is_file():
+        return CheckResult(check.test, check.check, False, "the grader has no copy of the handed-in notebook")
+    try:
+        with tempfile.TemporaryDirectory(prefix="code-check-") as scratch:
+            outcome = CODE_CHECKS[check.check](check.params, notebook, Path(scratch))
+    except Exception as error:
+        outcome = (False, f"{type(error).__name__}: {error}")
+    return CheckResult(check.test, check.check, *outcome)
 
 
 def main() -> None:
     assignment, model_file = sys.argv[1], Path(sys.argv[2])
+    notebook = Path(sys.argv[sys.argv.index("--notebook") + 1]) if "--notebook" in sys.argv else None
     if "--wait" in sys.argv[3:]:
         # Started while the notebook still runs: import TensorFlow now, judge when told to.
         import keras  # noqa: F401
 
         sys.stdin.readline()
     mirror = os.environ.get("COURSE_ASSETS_MIRROR")
-    results = evaluate(assignment, model_file, Path(mirror) if mirror else None)
+    results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook)
     # The last line of stdout is the result; TensorFlow may print before it.
     print("\n" + json.dumps(results))
 

@@ -335,8 +335,11 @@ class Evaluator:
         self.log = scratch.root / "evaluate.log"
         if self.spec is None:
             return
+        # The notebook as handed in, where the kernel cannot write: code checks take the student's cells from it.
+        handed_in = scratch.evaluator_runtime / "handed_in.ipynb"
+        handed_in.write_text(task.notebook_json)
         command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment,
-                   str(scratch.workdir / self.spec.model), "--wait"]
+                   str(scratch.workdir / self.spec.model), "--wait", "--notebook", str(handed_in)]
         env = private_asset_homes(env, scratch.evaluator_runtime)
         if task.sandbox:
             box = Box(workdir=scratch.workdir, writable=(scratch.evaluator_runtime,),
