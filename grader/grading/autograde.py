@@ -45,7 +45,7 @@ def held_out_folders(assignments: list[str]) -> list[Path]:
     folders = []
     for assignment in assignments:
         spec = spec_for(assignment)
-        if spec and mirror:
+        if spec and spec.held_out_dir(mirror):
             folders.append(spec.held_out_dir(mirror))
     return folders
 

@@ -1,20 +1,23 @@
 """Checks the grader makes on the student's own code, re-run where the grading kernel never was.
 
 A test cell in the student's kernel can be fooled by anything the kernel ran before it. For a test of
-a piece of code (05's callback), the grader takes that cell's source from the notebook as it was
-handed in (a copy the kernel could not write), runs it in a fresh child process of the evaluator's
-box, calls it on probes, and judges what it observed here, outside the child: the child's code can
-only report what the student's code did, and to report the right stops it has to compute them.
+a piece of code (05's callback, 04's `get_activations` and `grad_cam`), the grader takes that cell's
+source from the notebook as it was handed in (a copy the kernel could not write), runs it in a fresh
+child process of the evaluator's box, calls it on probes, and judges what it observed here, outside
+the child: the child can only report what the student's code did, and to report the right results
+it has to compute them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 PROBE_TIMEOUT_SECONDS = 120
 
@@ -81,6 +84,146 @@ def callback_stops_at_target(params: dict, notebook: Path, scratch: Path) -> tup
                  f"{len(expected)} probes"
 
 
+# Runs in the child: 04's function cells, then each call the notebook's tests make, on MobileNetV2 and
+# the two-dogs photo. Every result (or the error it raised) is saved for the parent to judge.
+VISUALIZATION_PROBE = """
+import sys, traceback
+from pathlib import Path
+import keras
+import numpy as np
+import tensorflow as tf
+cells, image_path, out = sys.argv[1].split(","), sys.argv[2], Path(sys.argv[3])
+namespace = {"keras": keras, "np": np, "tf": tf}
+for cell in cells:
+    exec(compile(open(cell).read(), "<the student's cell>", "exec"), namespace)
+model = keras.applications.MobileNetV2(weights="imagenet")
+image = keras.applications.mobilenet_v2.preprocess_input(
+    keras.utils.img_to_array(keras.utils.load_img(image_path, target_size=(224, 224))))
+layers = ["Conv1_relu", "block_6_expand_relu", "out_relu"]
+calls = {
+    "activations_3": lambda: namespace["get_activations"](model, image, layers),
+    "activations_1": lambda: namespace["get_activations"](model, image, ["block_3_expand_relu"]),
+    "grad_cam_171": lambda: [namespace["grad_cam"](model, image, 171, "out_relu")],
+    "grad_cam_195": lambda: [namespace["grad_cam"](model, image, 195, "out_relu")],
+}
+for name, call in calls.items():
+    try:
+        np.savez(out / f"{name}.npz", *[np.asarray(a, dtype=np.float32) for a in call()])
+    except Exception as error:
+        (out / f"{name}.error").write_text(f"{type(error).__name__}: {error}"[:300])
+"""
+ACTIVATION_LAYERS = (["Conv1_relu", "block_6_expand_relu", "out_relu"], ["block_3_expand_relu"])
+LEFT_DOG, RIGHT_DOG = 171, 195  # ImageNet: Italian greyhound (left in the photo), Boston terrier (right)
+
+
+@functools.cache
+def _visualization_results(notebook: Path, scratch: Path) -> dict[str, list[np.ndarray] | str]:
+    """Run 04's function cells once in a fresh child process; name -> arrays, or the error text."""
+    cells = []
+    for grade_id in ("get_activations", "grad_cam"):
+        source = cell_source(notebook, grade_id)
+        if source is None:
+            return {name: f"the notebook has no cell {grade_id!r}" for name in
+                    ("activations_3", "activations_1", "grad_cam_171", "grad_cam_195")}
+        cells.append(scratch / f"{grade_id}.py")
+        cells[-1].write_text(source)
+    out = scratch / "results"
+    out.mkdir()
+    try:
+        run = subprocess.run([sys.executable, "-c", VISUALIZATION_PROBE, ",".join(map(str, cells)), str(_pets_photo()),
+                              str(out)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS,
+                             stdin=subprocess.DEVNULL, cwd=scratch)
+        failed = "" if run.returncode == 0 else (run.stderr.strip().splitlines() or ["no output"])[-1][:200]
+    except subprocess.TimeoutExpired:
+        failed = f"did not finish within {PROBE_TIMEOUT_SECONDS} s"
+    results: dict[str, list[np.ndarray] | str] = {}
+    for name in ("activations_3", "activations_1", "grad_cam_171", "grad_cam_195"):
+        if (out / f"{name}.npz").is_file():
+            with np.load(out / f"{name}.npz", allow_pickle=False) as saved:
+                results[name] = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        elif (out / f"{name}.error").is_file():
+            results[name] = (out / f"{name}.error").read_text()
+        else:
+            results[name] = f"the student's cells failed when run by the grader: {failed or 'no result'}"
+    return results
+
+
+def _pets_photo() -> Path:
+    import keras
+
+    from grader.assets.catalog import find
+
+    return Path(keras.utils.get_file("pets.jpg", find("files", "pets").online_source))
+
+
+@functools.cache
+def _reference_model():
+    import keras
+
+    return keras.applications.MobileNetV2(weights="imagenet")
+
+
+def activations_match_layers(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+    """`get_activations`, run by the grader, returns each named layer's output for the photo (no batch axis)."""
+    import keras
+
+    results = _visualization_results(notebook, scratch)
+    model = _reference_model()
+    image = keras.applications.mobilenet_v2.preprocess_input(
+        keras.utils.img_to_array(keras.utils.load_img(_pets_photo(), target_size=(224, 224))))
+    for key, names in zip(("activations_3", "activations_1"), ACTIVATION_LAYERS, strict=True):
+        got = results[key]
+        if isinstance(got, str):
+            return False, f"get_activations failed when run by the grader: {got}"
+        if len(got) != len(names):
+            return False, f"get_activations returned {len(got)} arrays for {len(names)} layer names"
+        reference = keras.Model(model.input, [model.get_layer(n).output for n in names])(image[np.newaxis])
+        reference = reference if isinstance(reference, list | tuple) else [reference]
+        for name, array, expected in zip(names, got, reference, strict=True):
+            expected = keras.ops.convert_to_numpy(expected)[0]
+            if array.shape != expected.shape:
+                return False, f"{name}: shape {array.shape}, expected {expected.shape} (no batch axis)"
+            if not np.allclose(array, expected, atol=1e-4):
+                return False, f"{name}: the arrays are not the layer's output"
+    return True, "get_activations, run by the grader in a fresh process, returns each layer's output"
+
+
+def grad_cam_map(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+    """`grad_cam`, run by the grader, returns a finite 7x7 map in [0, 1]."""
+    got = _visualization_results(notebook, scratch)["grad_cam_195"]
+    if isinstance(got, str):
+        return False, f"grad_cam failed when run by the grader: {got}"
+    heatmap = got[0]
+    problems = []
+    if heatmap.shape != (7, 7):
+        problems.append(f"shape {heatmap.shape}, expected (7, 7)")
+    elif not np.all(np.isfinite(heatmap)):
+        problems.append("NaN or inf values")
+    elif heatmap.min() < 0 or heatmap.max() > 1 + 1e-6:
+        problems.append(f"values in [{heatmap.min():.3g}, {heatmap.max():.3g}], expected [0, 1]")
+    return (not problems, "grad_cam, run by the grader in a fresh process, returns a 7x7 map in [0, 1]"
+            if not problems else "grad_cam, run by the grader: " + "; ".join(problems))
+
+
+def grad_cam_localises(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+    """Each breed's map, computed by the student's `grad_cam` in a fresh process, peaks on its own dog."""
+    results = _visualization_results(notebook, scratch)
+    columns = {}
+    for side, index in (("left", LEFT_DOG), ("right", RIGHT_DOG)):
+        got = results[f"grad_cam_{index}"]
+        if isinstance(got, str):
+            return False, f"grad_cam failed when run by the grader: {got}"
+        if got[0].ndim != 2:
+            return False, f"grad_cam returned a map of shape {got[0].shape}"
+        columns[side] = int(np.unravel_index(np.argmax(got[0]), got[0].shape)[1])
+    ok = columns["left"] < got[0].shape[1] / 2 < columns["right"]
+    return ok, (f"grad_cam, run by the grader: the left dog's map peaks in column {columns['left']}, the right "
+                f"dog's in column {columns['right']}" + ("" if ok else " (expected left of and right of the middle)"))
+
+
 CODE_CHECKS = {
     "callback_stops_at_target": callback_stops_at_target,
+    "activations_match_layers": activations_match_layers,
+    "grad_cam_map": grad_cam_map,
+    "grad_cam_localises": grad_cam_localises,
 }

@@ -22,14 +22,14 @@ class CheckSpec:
 @dataclass(frozen=True)
 class AssignmentSpec:
     assignment: str
-    model: str  # the file the notebook saves, relative to the notebook
-    image_size: int
-    held_out_folder: str
-    held_out_classes: tuple[str, ...]
     checks: tuple[CheckSpec, ...]
+    model: str = ""  # the file the notebook saves, relative to the notebook ("": the checks judge code only)
+    image_size: int = 0
+    held_out_folder: str = ""
+    held_out_classes: tuple[str, ...] = ()
 
     def held_out_dir(self, mirror: Path | None) -> Path | None:
-        return mirror / self.held_out_folder if mirror else None
+        return mirror / self.held_out_folder if mirror and self.held_out_folder else None
 
 
 def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
@@ -41,9 +41,10 @@ def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
             CheckSpec(c["test"], c["check"], {k: v for k, v in c.items() if k not in ("test", "check")})
             for c in entry.get("checks", [])
         )
+        held_out = entry.get("held_out", {})
         specs[assignment] = AssignmentSpec(
-            assignment, entry["model"], int(entry["image_size"]),
-            entry["held_out"]["folder"], tuple(entry["held_out"]["classes"]), checks,
+            assignment, checks, entry.get("model", ""), int(entry.get("image_size", 0)),
+            held_out.get("folder", ""), tuple(held_out.get("classes", ())),
         )
     return specs
 

@@ -339,7 +339,7 @@ class Evaluator:
         handed_in = scratch.evaluator_runtime / "handed_in.ipynb"
         handed_in.write_text(task.notebook_json)
         command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment,
-                   str(scratch.workdir / self.spec.model), "--wait", "--notebook", str(handed_in)]
+                   str(scratch.workdir / (self.spec.model or "no-model")), "--wait", "--notebook", str(handed_in)]
         env = private_asset_homes(env, scratch.evaluator_runtime)
         if task.sandbox:
             box = Box(workdir=scratch.workdir, writable=(scratch.evaluator_runtime,),
