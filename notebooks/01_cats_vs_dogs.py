@@ -51,7 +51,7 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| TFDS", tfds
 # %%
 PROFILES = {
     # max_* cap the number of images per split (None: use them all).
-    "cpu": {"image_size": 160, "batch_size": 32, "epochs": 5, "max_train": 2000, "max_validation": 500},
+    "cpu": {"image_size": 160, "batch_size": 32, "epochs": 3, "max_train": 2000, "max_validation": 500},
     "full": {"image_size": 160, "batch_size": 32, "epochs": 10, "max_train": None, "max_validation": None},
 }
 PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")

@@ -51,7 +51,7 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| TFDS", tfds
 # %%
 PROFILES = {
     # max_* cap the number of images per split (None: use them all).
-    "cpu": {"image_size": 160, "batch_size": 32, "head_epochs": 3, "fine_tune_epochs": 3,
+    "cpu": {"image_size": 160, "batch_size": 32, "head_epochs": 2, "fine_tune_epochs": 2,
             "max_train": 2000, "max_validation": 500},
     "full": {"image_size": 160, "batch_size": 32, "head_epochs": 10, "fine_tune_epochs": 10,
              "max_train": None, "max_validation": None},

@@ -54,7 +54,7 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| TFDS", tfds
 # %%
 PROFILES = {
     # max_* cap the number of images per split (None: use them all).
-    "cpu": {"image_size": 160, "batch_size": 32, "head_epochs": 3, "fine_tune_epochs": 3,
+    "cpu": {"image_size": 160, "batch_size": 32, "head_epochs": 2, "fine_tune_epochs": 2,
             "max_train": 2000, "max_validation": 500},
     "full": {"image_size": 160, "batch_size": 32, "head_epochs": 10, "fine_tune_epochs": 10,
              "max_train": None, "max_validation": None},
@@ -379,7 +379,9 @@ assert not _moved, f"fine-tuning changed frozen layers: {_moved[:5]}"
 ### BEGIN HIDDEN TESTS
 assert "history_fine" in globals(), "phase 2 (fine-tuning) did not run"
 _THRESHOLD = 0.90
-_TOLERANCE = 0.01
+# One validation photo is 0.005: over seeds 1-5 the solution's fine-tuned minus frozen accuracy spans
+# -0.005 to +0.015 (data/calibration.csv), so "not worse" allows four photos.
+_TOLERANCE = 0.02
 _correct = _total = 0
 for _images, _labels in validation_batches:
     _predicted = (model.predict(_images, verbose=0)[:, 0] > 0.5).astype(int)

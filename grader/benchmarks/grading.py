@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mix", choices=["mutants", "solutions"], default="mutants",
                         help="(b) grades the assignment's graded mutants, or copies of its solution")
     parser.add_argument("--only-b", action="store_true", help="skip (a) and (c)")
+    parser.add_argument("--only-a", action="store_true", help="skip (b) and (c)")
     args = parser.parse_args(argv)
     build = paths.build_dir() / "benchmark_grading"
     env = notebook_environment()
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"      {name:<36}{seconds:7.1f} s")
     print(f"    once per run (collect, kit, workers)  {a['one_time_seconds']:7.1f} s")
     print(f"    overhead per submission: {a['overhead']:.2f}x the bare run")
+    if args.only_a:
+        return 0
     b = part_b(args.assignment, args.submissions, build, env, args.mix)
     _print_b(args.assignment, args.mix, b)
     c = part_c(b, a)

@@ -41,12 +41,21 @@ def solved(released: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nb
     return nb
 
 
-def apply_replacements(nb: nbformat.NotebookNode, replacements: list[list[str]], where: str) -> None:
+def _is_instructor_code(cell) -> bool:
+    """A code cell of the release that is neither a solution nor a test (set-up, profiles, plots)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and not meta.get("solution") and not meta.get("grade")
+
+
+def apply_replacements(nb: nbformat.NotebookNode, replacements: list[list[str]], where: str,
+                       setup: bool = False) -> None:
+    """Each [old, new] once in the solution cells (or, with `setup`, in the instructor's other code cells)."""
+    cells, kind = (_is_instructor_code, "set-up") if setup else (_is_solution_cell, "solution")
     for old, new in replacements:
-        hits = [cell for cell in nb.cells if _is_solution_cell(cell) and old in cell.source]
+        hits = [cell for cell in nb.cells if cells(cell) and old in cell.source]
         count = sum(cell.source.count(old) for cell in hits)
         if count != 1:
-            raise ValueError(f"{where}: {old!r} occurs {count} times in the solution cells, expected once")
+            raise ValueError(f"{where}: {old!r} occurs {count} times in the {kind} cells, expected once")
         hits[0].source = hits[0].source.replace(old, new)
 
 
@@ -63,6 +72,10 @@ def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | 
     for entry in spec["submission"]:
         base = solved(released, source) if entry["from"] == "solution" else copy.deepcopy(released)
         apply_replacements(base, entry.get("replace", []), f"{spec_file} [{entry['student']}]")
+        # A test fixture, not the student's edit: fewer epochs where the mutant's points do not depend on
+        # how long it trains (a base wrecked in one epoch stays wrecked), so the suite stays fast.
+        apply_replacements(base, entry.get("setup_replace", []), f"{spec_file} [{entry['student']}]",
+                           setup=True)
         kind = entry.get("kind") or (
             "untouched" if entry["from"] == "release" else ("mutant" if entry.get("replace") else "solution"))
         if kind not in ("solution", "untouched", "mutant", "variant"):
