@@ -40,6 +40,11 @@ def graded(tiny_template, tmp_path_factory):
         handed_in(course, folder, "ben_scratch_cells", SOLUTION, scratch_cells),
         handed_in(course, folder, "zoë_łukasz", SOLUTION),
         handed_in(course, folder, "李雷", SOLUTION),
+        # A C/C++ library writing a log line to file descriptor 2 during a test (TensorFlow does) is not
+        # the student's failure: nbgrader fails a cell with stderr output, so it must not reach the cell.
+        handed_in(course, folder, "fin_library_logs", SOLUTION + "\nimport os\n_double = double\n"
+                  "def double(x):\n    os.write(2, b'E0000 node_def_util.cc] a library log line\\n')\n"
+                  "    return _double(x)"),
     ]
     # nbformat 3 (an old Jupyter), and 4.0 without cell ids (Colab's own downloads).
     for student, minor in (("cal_nbformat3", 3), ("dot_nbformat40", 0)):
@@ -67,7 +72,7 @@ def graded(tiny_template, tmp_path_factory):
 
 
 @pytest.mark.parametrize("student", ["ann_copies_a_test", "ben_scratch_cells", "zoë_łukasz", "李雷", "cal_nbformat3",
-                                     "dot_nbformat40"])
+                                     "dot_nbformat40", "fin_library_logs"])
 def test_ordinary_edits_are_graded_with_full_points(graded, student):
     course, rows = graded
     row = rows[student]

@@ -69,12 +69,14 @@ def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | 
     released = read_ipynb(release_notebook)
     source = read_source(paths.SOLUTIONS_DIR / f"{assignment}.py")
     examples = []
+    # `setup_replace` at the top of the file: for every example, ungraded work trimmed (a fixture).
+    every = spec.get("setup_replace", [])
     for entry in spec["submission"]:
         base = solved(released, source) if entry["from"] == "solution" else copy.deepcopy(released)
         apply_replacements(base, entry.get("replace", []), f"{spec_file} [{entry['student']}]")
         # A test fixture, not the student's edit: fewer epochs where the mutant's points do not depend on
         # how long it trains (a base wrecked in one epoch stays wrecked), so the suite stays fast.
-        apply_replacements(base, entry.get("setup_replace", []), f"{spec_file} [{entry['student']}]",
+        apply_replacements(base, [*every, *entry.get("setup_replace", [])], f"{spec_file} [{entry['student']}]",
                            setup=True)
         kind = entry.get("kind") or (
             "untouched" if entry["from"] == "release" else ("mutant" if entry.get("replace") else "solution"))

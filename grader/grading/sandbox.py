@@ -198,18 +198,26 @@ def identity_files(folder: Path) -> tuple[tuple[Path, Path], ...]:
     return ((folder / "passwd", Path("/etc/passwd")), (folder / "group", Path("/etc/group")))
 
 
-def write_kernelspec(jupyter_path: Path, box: Box, limits: Limits) -> Path:
-    """A `python3` kernelspec under `jupyter_path` that starts ipykernel inside the sandbox.
+# nbgrader fails a test cell that wrote to stderr. ipykernel 6+ also forwards what C/C++ libraries write
+# to the process's file descriptor 2 (TensorFlow's own log lines) into the cell's stderr: a solution's test
+# then failed on a TensorFlow log line. Python's own stderr (warnings, print(file=sys.stderr)) still reaches
+# the cell; the libraries' lines go to the grading log.
+KERNEL_COMMAND = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                  "--IPKernelApp.capture_fd_output=False"]
+
+
+def write_kernelspec(jupyter_path: Path, box: Box | None, limits: Limits) -> Path:
+    """A `python3` kernelspec under `jupyter_path` that starts ipykernel inside the sandbox (`box`; None:
+    without one, for trusted notebooks).
 
     Put `jupyter_path` first on JUPYTER_PATH: jupyter_client then finds this spec before the
-    native one, and nbgrader's Execute starts every kernel in the box.
+    native one, and nbgrader's Execute starts every kernel with it.
     """
-    command = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec_dir = jupyter_path / "kernels" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": sandbox_argv(command, box, limits),
-        "display_name": "Python 3 (sandboxed grading kernel)",
+        "argv": sandbox_argv(KERNEL_COMMAND, box, limits) if box else KERNEL_COMMAND,
+        "display_name": "Python 3 (grading kernel)",
         "language": "python",
         "metadata": {"debugger": False},
         # A signal would reach bwrap, not the kernel: interrupts go as messages, which ipykernel

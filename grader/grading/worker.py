@@ -409,6 +409,7 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
             write_kernelspec(scratch.jupyter, box, limits)
             nbgrader_env = nbgrader_environment(env, scratch, limits)
         else:  # the kernel inherits nbgrader's environment
+            write_kernelspec(scratch.jupyter, None, limits)
             nbgrader_env = nbgrader_environment(kernel_env, scratch, limits)
         if execute:
             evaluator = Evaluator(task, scratch, env, limits, assets)
