@@ -28,6 +28,8 @@ ALLOWED_MODULES = frozenset({
     "pandas", "scipy", "sklearn", "seaborn", "tqdm", "os", "pathlib", "time", "math", "random", "collections",
     "itertools", "functools", "json", "csv", "re", "string", "datetime", "statistics", "typing", "dataclasses",
     "zipfile", "shutil", "glob", "tempfile", "io", "pprint", "textwrap", "google",
+    # Network and file I/O cannot change how the kernel reports; the sandbox decides what they reach.
+    "socket", "urllib", "http",
 })
 # IPython's input and output history: code running inside a hidden test (a replaced `predict`, say)
 # could print the test's source from it. `warnings`, `traceback` and `inspect` are left out of
