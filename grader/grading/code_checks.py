@@ -117,8 +117,12 @@ LEFT_DOG, RIGHT_DOG = 171, 195  # ImageNet: Italian greyhound (left in the photo
 
 
 @functools.cache
-def _visualization_results(notebook: Path, scratch: Path) -> dict[str, list[np.ndarray] | str]:
-    """Run 04's function cells once in a fresh child process; name -> arrays, or the error text."""
+def _visualization_results(notebook: Path) -> dict[str, list[np.ndarray] | str]:
+    """Run 04's function cells once per evaluation (three checks read the results) in a fresh child
+    process; name -> arrays, or the error text."""
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="visualization-"))
     cells = []
     for grade_id in ("get_activations", "grad_cam"):
         source = cell_source(notebook, grade_id)
@@ -167,7 +171,7 @@ def activations_match_layers(params: dict, notebook: Path, scratch: Path) -> tup
     """`get_activations`, run by the grader, returns each named layer's output for the photo (no batch axis)."""
     import keras
 
-    results = _visualization_results(notebook, scratch)
+    results = _visualization_results(notebook)
     model = _reference_model()
     image = keras.applications.mobilenet_v2.preprocess_input(
         keras.utils.img_to_array(keras.utils.load_img(_pets_photo(), target_size=(224, 224))))
@@ -190,7 +194,7 @@ def activations_match_layers(params: dict, notebook: Path, scratch: Path) -> tup
 
 def grad_cam_map(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
     """`grad_cam`, run by the grader, returns a finite 7x7 map in [0, 1]."""
-    got = _visualization_results(notebook, scratch)["grad_cam_195"]
+    got = _visualization_results(notebook)["grad_cam_195"]
     if isinstance(got, str):
         return False, f"grad_cam failed when run by the grader: {got}"
     heatmap = got[0]
@@ -207,7 +211,7 @@ def grad_cam_map(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str
 
 def grad_cam_localises(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
     """Each breed's map, computed by the student's `grad_cam` in a fresh process, peaks on its own dog."""
-    results = _visualization_results(notebook, scratch)
+    results = _visualization_results(notebook)
     columns = {}
     for side, index in (("left", LEFT_DOG), ("right", RIGHT_DOG)):
         got = results[f"grad_cam_{index}"]
