@@ -1,12 +1,13 @@
 # Two entry points, each sets itself up on a fresh machine (a virtual environment in .venv):
-#   make grade   the instructor's round trip: release, autograde the example submissions, grade table
+#   make grade   the instructor's round trip on one class (05's examples): release, autograde, feedback,
+#                export, grade table; `make grade-all` does it for every assignment
 #   make test    lint, release check, unit tests, the round trip and nbval over every solution notebook
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: grade test release assets clean sandbox
+.PHONY: grade grade-all test release assets clean sandbox
 
 # --clear: a first install interrupted half-way (Ctrl-C during TensorFlow) leaves no stamp, and the
 # next run starts from an empty environment instead of trusting half-installed packages.
@@ -24,6 +25,9 @@ sandbox:
 
 grade: $(STAMP) sandbox
 	$(BIN)/course roundtrip
+
+grade-all: $(STAMP) sandbox
+	$(BIN)/course roundtrip --all
 
 test: $(STAMP) sandbox
 	$(BIN)/ruff check .

@@ -24,6 +24,17 @@
 #
 # Cells marked with a grade (tests) check your work; run them as you go.
 
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_base_frozen` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that no layer of the pretrained base can train. The test earns its points only if both pass.
+# - `test_head_shape` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the model's output has shape (None, 1). The test earns its points only if both pass.
+# - `test_base_unchanged` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that every layer of the pretrained base still hold the published ImageNet weights. The test earns its points only if both pass.
+# - `test_loss_matches_activation` (1 point): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the loss it was compiled with fits the output layer's activation. The test earns its points only if both pass.
+# - `test_validation_accuracy` (3 points): the test cell passes; and the grader measures the accuracy of the model file your notebook saved, in a fresh process, on photos your notebook never loads: it must reach 0.9. The test earns its points only if both pass.
+
 # %% [markdown]
 # ## Setup
 #

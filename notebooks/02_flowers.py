@@ -21,6 +21,19 @@
 # 3. compare accuracy, size and speed in a table and a bar chart,
 # 4. read the better model's mistakes from a confusion matrix.
 
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_mobilenet_frozen` (2 points): the test cell passes.
+# - `test_head_shape` (2 points): the test cell passes.
+# - `test_loss_matches_labels` (1 point): the test cell passes.
+# - `test_mobilenet_accuracy` (3 points): the test cell passes.
+# - `test_inception_accuracy` (2 points): the test cell passes.
+#
+# For this notebook the test cells alone decide the points; the grader does not re-check them outside your kernel yet.
+
 # %% [markdown]
 # ## Setup
 #

@@ -27,6 +27,20 @@
 #
 # Cells marked with a grade (tests) check your work; run them as you go.
 
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_features` (2 points): the test cell passes.
+# - `test_build_model` (3 points): the test cell passes.
+# - `test_histories` (2 points): the test cell passes.
+# - `test_overfitting_without_dropout` (1 point): the test cell passes.
+# - `test_dropout_effect` (2 points): the test cell passes.
+# - `test_validation_accuracy` (2 points): the test cell passes.
+#
+# For this notebook the test cells alone decide the points; the grader does not re-check them outside your kernel yet.
+
 # %% [markdown]
 # ## Setup
 #

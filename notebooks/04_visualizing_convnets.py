@@ -22,6 +22,15 @@
 # No training here: every picture comes from the frozen ImageNet weights. Cells marked with a grade
 # (tests) check your work; run them as you go.
 
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_get_activations` (2 points): the test cell passes; and the grader runs your `get_activations` in a fresh process on MobileNetV2 and a photo, and compares each array with the layer's real output. The test earns its points only if both pass.
+# - `test_grad_cam_shape` (2 points): the test cell passes; and the grader runs your `grad_cam` in a fresh process and checks that it returns a finite 7x7 map in [0, 1]. The test earns its points only if both pass.
+# - `test_grad_cam_localises` (3 points): the test cell passes; and the grader runs your `grad_cam` in a fresh process for each dog's breed and checks that each map peaks on its own dog. The test earns its points only if both pass.
+
 # %% [markdown]
 # ## Setup
 #

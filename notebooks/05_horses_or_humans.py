@@ -26,6 +26,17 @@
 #
 # Run the visible tests as you go; more tests run when your notebook is graded.
 
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_cut_layer` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the base ends at layer `block_15_add` (160 channels). The test earns its points only if both pass.
+# - `test_base_frozen` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that no layer of the pretrained base can train. The test earns its points only if both pass.
+# - `test_head` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the head ends in a sigmoid output of shape (None, 1) and has Dense, Dropout layers. The test earns its points only if both pass.
+# - `test_callback` (2 points): the test cell passes; and the grader runs your `StopAtAccuracy` cell in a fresh process on made-up training logs and checks that it stops training exactly when the accuracy reaches the target. The test earns its points only if both pass.
+# - `test_validation_accuracy` (2 points): the test cell passes; and the grader measures the accuracy of the model file your notebook saved, in a fresh process, on the grader's own copy of the test split (the photos your notebook validates on): it must reach 0.9. The test earns its points only if both pass.
+
 # %% [markdown]
 # ## Setup
 #

@@ -24,6 +24,17 @@
 #
 # Cells marked with a grade (tests) check your work; run them as you go.
 
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_trainable_layers` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that exactly the base's layers from `block_13_expand` on can train (batch normalization excepted). The test earns its points only if both pass.
+# - `test_batchnorm_frozen` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that every batch normalization layer of the base stays frozen (and the saved base must have layers that train: the model was fine-tuned). The test earns its points only if both pass.
+# - `test_learning_rate` (1 point): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the saved optimizer's learning rate is 10 to 100 times lower than 0.001. The test earns its points only if both pass.
+# - `test_frozen_weights_unchanged` (1 point): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the layers you kept frozen still hold the published ImageNet weights (and the saved base must have layers that train: the model was fine-tuned). The test earns its points only if both pass.
+# - `test_fine_tuned_accuracy` (3 points): the test cell passes; and the grader measures the accuracy of the model file your notebook saved, in a fresh process, on photos your notebook never loads: it must reach 0.9 (and the saved base must have layers that train: the model was fine-tuned). The test earns its points only if both pass.
+
 # %% [markdown]
 # ## Setup
 #

@@ -40,9 +40,9 @@ def test_the_graders_own_thresholds_are_the_notebooks():
     """data/grading.toml's held-out accuracy thresholds equal the solution's `_THRESHOLD` of the
     same test, so that the notebook's check and the grader's check ask for the same accuracy."""
     from grader import paths
-    from grader.grading.spec import load_specs
     from grader.markers import THRESHOLD
     from grader.notebooks import grade_id, read_source
+    from grader.spec import load_specs
 
     specs = load_specs()
     assert specs, "data/grading.toml lists no assignment"

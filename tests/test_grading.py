@@ -11,10 +11,10 @@ from grader.course_dir import CourseDir
 from grader.grading.autograde import GRADED, MISSING, autograde
 from grader.grading.examples import apply_replacements, load_examples, mutation_score
 from grader.grading.report import format_table, grade_rows, matches, not_measured, write_csv
-from grader.grading.spec import spec_for
 from grader.markers import not_measured_reason
 from grader.notebooks import write_ipynb
 from grader.release.build import assignments, release
+from grader.spec import spec_for
 
 GRADED_ASSIGNMENTS = [a for a in assignments() if (paths.EXAMPLES_DIR / f"{a}.toml").exists()]
 

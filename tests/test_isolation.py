@@ -53,6 +53,21 @@ def handed_in(course, folder, student, answer=None, edit=None):
 
 
 SOLUTION = "def double(x):\n    return x + x"
+# Run by a shell command of the snooping notebook: attach to the kernel without stopping it
+# (PTRACE_SEIZE), and read its memory.
+PTRACE_PROBE = """
+import ctypes, sys
+pid = int(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(0x4206, pid, None, None) == 0:
+    print("ptrace the kernel SUCCEEDED")
+else:
+    print("ptrace the kernel blocked: errno", ctypes.get_errno())
+try:
+    print("read the kernel's memory SUCCEEDED", open(f"/proc/{pid}/mem", "rb").read(0))
+except OSError as error:
+    print("read the kernel's memory blocked:", type(error).__name__)
+"""
 
 
 def cell_of(nb, grade_id):
@@ -80,6 +95,7 @@ def graded(tiny_template, tmp_path_factory):
     held_out = paths.mirror_dir() / "images" / "cats_and_dogs" / "validation" if paths.mirror_dir() else root
     snoop = f'''
 import os, socket
+PTRACE_PROBE = {PTRACE_PROBE!r}
 def attempt(what, action):
     try:
         found = action()
@@ -102,6 +118,12 @@ attempt("read a secret variable of the box's first process", lambda: next(
 attempt("network", lambda: socket.create_connection(("8.8.8.8", 53), timeout=5))
 attempt("write repository", lambda: open({str(paths.REPO_ROOT / "snooped.txt")!r}, "w").write("x"))
 print("user inside the box:", os.getuid())
+# A child process the tripwire cannot read (it only sees a shell command) tries to reach into the kernel.
+open("probe.py", "w").write(PTRACE_PROBE)
+!python3 probe.py {{os.getpid()}}
+# Script in an output would run in the browser of whoever opens the feedback page.
+from IPython.display import HTML, display
+display(HTML("<b>bold</b><script>document.title = 'INJECTED-BY-STUDENT'</script>"))
 def double(x):
     return x + x
 '''
@@ -162,6 +184,7 @@ def test_good_submissions_get_full_marks_beside_bad_ones(graded):
     for student in ("ann_good", "ben_good_twin"):
         assert rows[student].status == GRADED, rows[student].reason
         assert rows[student].points == {"test_double": 2, "test_hidden": 1}
+        assert not rows[student].reason, rows[student].reason  # no note: feedback written, no limit hit
 
 
 def test_an_endless_cell_hits_the_cell_time_limit_and_the_rest_is_graded(graded):
@@ -211,7 +234,8 @@ def test_a_snooping_notebook_sees_nothing_of_the_instructors(graded):
     for attempt in ("read gradebook", "write gradebook", "read hidden tests", "read solutions",
                     "read another submission", "read held-out photos", "read the grader's key",
                     "read a secret variable", "read a secret variable of the box's first process",
-                    "network", *(() if in_tmp else ("write repository",))):
+                    "network", "ptrace the kernel", "read the kernel's memory",
+                    *(() if in_tmp else ("write repository",))):
         assert f"{attempt} blocked" in text, attempt
     assert not (paths.REPO_ROOT / "snooped.txt").exists()
     # Only the mount point of the kernel's own scratch folder shows, nothing of the course or of the others.
@@ -275,6 +299,27 @@ def test_feedback_shows_points_and_messages_but_no_hidden_test_code(graded):
         html = (course.feedback(student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
         assert "hidden test: its code is not shown" in html
         assert "double(-1)" not in html, f"a hidden test's code reached {student}'s feedback"
+
+
+def test_feedback_opens_with_the_score_and_each_tests_points(graded):
+    course, rows = graded
+    page = (course.feedback("ida_edited_test", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+    summary = page[page.index('class="grading-summary"'):]
+    summary = summary[:summary.index("</table>")]
+    assert page.index('class="grading-summary"') < page.index("Write <code>double</code>"), "summary not at the top"
+    assert "Score: 0 / 3" in summary
+    assert "<code>test_double</code></td><td>0 / 2</td><td>failed</td>" in summary, summary
+    assert "AssertionError: double(2) should be 4" in summary
+    assert "<code>test_hidden</code></td><td>0 / 1</td><td>failed</td>" in summary
+    page = (course.feedback("ann_good", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+    assert "Score: 3 / 3" in page and "<td>2 / 2</td><td>passed</td>" in page
+
+
+def test_a_students_script_never_reaches_a_feedback_page(graded):
+    course, _ = graded
+    page = (course.feedback("gus_snoops", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+    assert "INJECTED-BY-STUDENT" in page, "the output is kept, as escaped text"
+    assert "<script>document.title = 'INJECTED-BY-STUDENT'" not in page
 
 
 def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path):

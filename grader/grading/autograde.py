@@ -22,7 +22,6 @@ from grader.grading.kit import build_kit
 from grader.grading.pool import default_workers, grade_all
 from grader.grading.preflight import check_sandbox
 from grader.grading.sandbox import Limits, asset_folders
-from grader.grading.spec import spec_for
 from grader.grading.statuses import (
     CRASHED,
     GRADED,
@@ -35,6 +34,7 @@ from grader.grading.statuses import (
 from grader.grading.tampering import scan, tampering_reason
 from grader.grading.worker import GradingOutcome, GradingTask
 from grader.grading.writer import GradebookWriter
+from grader.spec import spec_for
 
 __all__ = ["CRASHED", "GRADED", "GRADER_ERROR", "MALFORMED", "MISSING", "TIMED_OUT", "SubmissionResult",
            "autograde", "export_grades"]

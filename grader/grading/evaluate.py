@@ -1,7 +1,8 @@
 """`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE [--wait]`: the grader's checks, as JSON on stdout.
 
-Run by the grading worker in a fresh sandboxed process after the notebook has finished, so the
-model is judged from its saved file alone. Any failure becomes a failed check with its reason.
+Run by the grading worker in a fresh sandboxed process, started beside the notebook: the checks of the
+student's code run at once; the saved model is judged after the notebook has finished, from its file
+alone. Any failure becomes a failed check with its reason.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 MAX_MODEL_BYTES = 256 * 2**20  # MobileNetV2 models saved here are ~10-25 MB
@@ -45,28 +47,50 @@ def model_file_problem(model_file: Path) -> str:
     return ""
 
 
-def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: Path | None = None) -> list[dict]:
+def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: Path | None = None,
+             wait: Callable[[], object] | None = None) -> list[dict]:
     """Every grader check of `assignment`: on the saved model, and on the student's code taken from
-    `notebook` (the notebook as handed in, a copy the kernel could not write)."""
+    `notebook` (the notebook as handed in, a copy the kernel could not write).
+
+    With `wait`, what does not need the saved model (the code checks, decoding the held-out photos)
+    is done first, while the notebook still runs; `wait()` returns when the model file is final.
+    """
     from grader.grading.code_checks import CODE_CHECKS
     from grader.grading.model_checks import CheckResult
-    from grader.grading.spec import spec_for
+    from grader.spec import spec_for
 
     spec = spec_for(assignment)
     if spec is None:
         return []
+    done = {i: _code_check(check, notebook) for i, check in enumerate(spec.checks) if check.check in CODE_CHECKS}
+    if any(check.check == "held_out_accuracy" for check in spec.checks):
+        _held_out(spec, mirror)
+    if wait is not None:
+        wait()
     model, problem = None, model_file_problem(model_file)
-    if not problem and any(c.check not in CODE_CHECKS for c in spec.checks):
+    if not problem and len(done) < len(spec.checks):
         model, problem = _load(model_file)
     results = []
-    for check in spec.checks:
-        if check.check in CODE_CHECKS:
-            results.append(_code_check(check, notebook, model_file.parent))
+    for i, check in enumerate(spec.checks):
+        if i in done:
+            results.append(done[i])
         elif model is None:
             results.append(CheckResult(check.test, check.check, False, problem))
         else:
             results.append(_model_check(check, model, spec, mirror))
     return [r.to_dict() for r in results]
+
+
+def _held_out(spec, mirror: Path | None):
+    """The held-out photos' context, their images decoded once (model_checks caches them), or None."""
+    from grader.grading.model_checks import Context, held_out_images
+
+    held_out = spec.held_out_dir(mirror)
+    if held_out is None or not held_out.is_dir():
+        return None
+    context = Context(spec.image_size, held_out, spec.held_out_classes)
+    held_out_images(context)
+    return context
 
 
 def _load(model_file: Path):
@@ -95,7 +119,7 @@ def _model_check(check, model, spec, mirror: Path | None):
     return CheckResult(check.test, check.check, *outcome)
 
 
-def _code_check(check, notebook: Path | None, workdir: Path):
+def _code_check(check, notebook: Path | None):
     import tempfile
 
     from grader.grading.code_checks import CODE_CHECKS
@@ -114,13 +138,11 @@ def _code_check(check, notebook: Path | None, workdir: Path):
 def main() -> None:
     assignment, model_file = sys.argv[1], Path(sys.argv[2])
     notebook = Path(sys.argv[sys.argv.index("--notebook") + 1]) if "--notebook" in sys.argv else None
-    if "--wait" in sys.argv[3:]:
-        # Started while the notebook still runs: import TensorFlow now, judge when told to.
-        import keras  # noqa: F401
-
-        sys.stdin.readline()
+    # Started while the notebook still runs: import TensorFlow and do what needs no model now, judge the
+    # model when the worker says the notebook has finished.
+    wait = sys.stdin.readline if "--wait" in sys.argv[3:] else None
     mirror = os.environ.get("COURSE_ASSETS_MIRROR")
-    results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook)
+    results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook, wait)
     # The last line of stdout is the result; TensorFlow may print before it.
     print("\n" + json.dumps(results))
 

@@ -202,7 +202,8 @@ def identity_files(folder: Path) -> tuple[tuple[Path, Path], ...]:
 # to the process's file descriptor 2 (TensorFlow's own log lines) into the cell's stderr: a solution's test
 # then failed on a TensorFlow log line. Python's own stderr (warnings, print(file=sys.stderr)) still reaches
 # the cell; the libraries' lines go to the grading log.
-KERNEL_COMMAND = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+# ipykernel, made non-dumpable before any student code runs (kernel_launcher.py: no ptrace into it).
+KERNEL_COMMAND = [sys.executable, "-m", "grader.grading.kernel_launcher", "-f", "{connection_file}",
                   "--IPKernelApp.capture_fd_output=False"]
 
 

@@ -37,9 +37,9 @@ from grader.grading.sandbox import (
     thread_environment,
     write_kernelspec,
 )
-from grader.grading.spec import failed_checks, spec_for
 from grader.grading.statuses import CRASHED, GRADED, GRADER_ERROR, TIMED_OUT
 from grader.notebooks import grade_id
+from grader.spec import failed_checks, spec_for
 
 EVALUATION_TIMEOUT_SECONDS = 600
 DISK_POLL_SECONDS = 2.0
@@ -285,22 +285,34 @@ def nbgrader_environment(env: dict[str, str], scratch: _Scratch, limits: Limits)
     return env
 
 
-def write_feedback(course: CourseDir, assignment: str, student: str) -> None:
+def write_feedback(course: CourseDir, assignment: str, student: str, checks: list[dict] | None = None,
+                   notes: list[str] | None = None) -> None:
     """nbgrader's own GenerateFeedback converter, run in this process (a subprocess costs seconds of
-    start-up per submission); it reads the scores that SaveAutoGrades just wrote."""
+    start-up per submission); it reads the scores that SaveAutoGrades just wrote.
+
+    The page opens with a summary (FeedbackSummary) built from the gradebook and the grader's own
+    `checks`; the student's HTML and JavaScript outputs are sanitized (nbconvert's SanitizeHTML), since
+    instructors open these pages too.
+    """
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors.sanitize import SanitizeHTML
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
     from traitlets.config import Config
 
-    from grader.grading.preprocessors import HideHiddenTests
+    from grader.grading.preprocessors import FeedbackSummary, HideHiddenTests
 
     config = Config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.assignment_id = assignment
     config.CourseDirectory.student_id = student
-    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeHTML, FeedbackSummary,
+                                             CSSHTMLHeaderPreprocessor]
+    config.FeedbackSummary.checks = [{k: check.get(k) for k in ("test", "passed", "message", "not_measured")}
+                                     for check in checks or []]
+    config.FeedbackSummary.notes = list(notes or [])
+    config.SanitizeHTML.enabled = True  # nbconvert's preprocessors are off unless enabled
     config.GenerateFeedback.force = True
     GenerateFeedback(coursedir=CourseDirectory(config=config), config=config).start()
 
@@ -446,8 +458,12 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
                                   "student": task.student, "db_url": scratch.course.gradebook_url}}
         SaveAutoGrades().preprocess(graded, resources)
         nbformat.write(graded, graded_path)
+        timeouts = scratch.log.read_text(errors="replace").count("Timeout waiting for execute reply")
+        notes = [f"{timeouts} cell(s) interrupted at the {limits.cell_timeout} s cell time limit"] if timeouts else []
+        if task.tampering:
+            notes.append(task.tampering)
         try:
-            write_feedback(scratch.course, task.assignment, task.student)
+            write_feedback(scratch.course, task.assignment, task.student, outcome.checks, notes)
             feedback_problem = ""
         except Exception as error:  # the grades stand without feedback; say so
             feedback_problem = f"feedback failed: {type(error).__name__}: {error}"
@@ -455,10 +471,6 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         timings["feedback"] = time.monotonic() - mark
         outcome.autograded_json = nbformat.writes(graded)
         outcome.feedback_html = feedback.read_text() if feedback.is_file() else None
-        timeouts = scratch.log.read_text(errors="replace").count("Timeout waiting for execute reply")
-        notes = [f"{timeouts} cell(s) interrupted at the {limits.cell_timeout} s cell time limit"] if timeouts else []
-        if task.tampering:
-            notes.append(task.tampering)
         if feedback_problem:
             notes.append(feedback_problem)
         outcome.status, outcome.reason = GRADED, "; ".join(notes)

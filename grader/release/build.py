@@ -15,6 +15,7 @@ from grader import paths
 from grader.course_dir import CourseDir
 from grader.notebooks import read_ipynb, read_source, write_ipynb, write_percent
 from grader.release.colab import to_colab
+from grader.release.how_graded import add_how_graded
 
 
 class ReleaseError(RuntimeError):
@@ -34,7 +35,9 @@ def write_sources(course: CourseDir, solutions_dir: Path) -> list[str]:
         target = course.source(name)
         if target.exists():
             shutil.rmtree(target)
-        write_ipynb(read_source(solutions_dir / f"{name}.py"), target / f"{name}.ipynb")
+        source = read_source(solutions_dir / f"{name}.py")
+        add_how_graded(source, name)
+        write_ipynb(source, target / f"{name}.ipynb")
     return names
 
 

@@ -27,6 +27,7 @@ class AssignmentSpec:
     image_size: int = 0
     held_out_folder: str = ""
     held_out_classes: tuple[str, ...] = ()
+    held_out_about: str = "photos your notebook never loads"  # for the students, in the release
 
     def held_out_dir(self, mirror: Path | None) -> Path | None:
         return mirror / self.held_out_folder if mirror and self.held_out_folder else None
@@ -45,6 +46,7 @@ def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
         specs[assignment] = AssignmentSpec(
             assignment, checks, entry.get("model", ""), int(entry.get("image_size", 0)),
             held_out.get("folder", ""), tuple(held_out.get("classes", ())),
+            held_out.get("about", AssignmentSpec.held_out_about),
         )
     return specs
 
