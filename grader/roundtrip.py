@@ -8,7 +8,7 @@ from pathlib import Path
 from grader import paths
 from grader.assets.environment import notebook_environment
 from grader.course_dir import CourseDir
-from grader.grading.autograde import SubmissionResult, autograde, export_grades
+from grader.grading.autograde import SubmissionResult, autograde_many, export_grades
 from grader.grading.canvas import write_canvas_csv
 from grader.grading.examples import ExampleSubmission, load_examples, mutation_score
 from grader.grading.report import GradeRow, format_table, grade_rows, matches, write_csv
@@ -25,21 +25,24 @@ def grade_examples(
     examples per assignment.
     """
     env = notebook_environment()
-    results: list[SubmissionResult] = []
     expected: dict[str, dict[str, dict[str, float]]] = {}
     by_assignment: dict[str, list[ExampleSubmission]] = {}
+    files: dict[str, list[Path]] = {}
     for assignment in only or assignments():
         examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
         if not examples:
             continue
         by_assignment[assignment] = examples
-        files = []
+        files[assignment] = []
         for example in examples:
             path = build / "handed_in" / assignment / f"{example.student}__{assignment}.ipynb"
             write_ipynb(example.notebook, path)
-            files.append(path)
+            files[assignment].append(path)
             expected.setdefault(assignment, {})[example.student] = example.expected
-        results += autograde(course, assignment, files, env, roster=[e.student for e in examples], workers=workers)
+    # One pool for every assignment: no core idles while an assignment's last submission runs.
+    graded = autograde_many(course, files, env, {a: [e.student for e in by_assignment[a]] for a in files},
+                            workers=workers)
+    results: list[SubmissionResult] = [r for assignment in files for r in graded[assignment]]
     return grade_rows(course, results), expected, by_assignment
 
 

@@ -54,3 +54,15 @@ def tiny_course(tiny_template, tmp_path):
     shutil.copytree(tiny_template.root, course.root)
     course.write_config()
     return course
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory):
+    """The course released once from solutions/ (nbgrader's generate_assignment) and its notebooks/, for
+    every test that reads or grades the real release; the graders use their own student names."""
+    from grader.release.build import release
+
+    root = tmp_path_factory.mktemp("released")
+    course = CourseDir(root / "course")
+    release(course, root / "notebooks")
+    return course, root / "notebooks"

@@ -7,24 +7,20 @@ import pytest
 
 from grader import paths
 from grader.assets.environment import notebook_environment
-from grader.course_dir import CourseDir
-from grader.grading.autograde import GRADED, MISSING, autograde
+from grader.grading.autograde import GRADED, MISSING, autograde_many
 from grader.grading.examples import apply_replacements, load_examples, mutation_score
 from grader.grading.report import format_table, grade_rows, matches, not_measured, write_csv
 from grader.markers import not_measured_reason
 from grader.notebooks import write_ipynb
-from grader.release.build import assignments, release
+from grader.release.build import assignments
 from grader.spec import spec_for
 
 GRADED_ASSIGNMENTS = [a for a in assignments() if (paths.EXAMPLES_DIR / f"{a}.toml").exists()]
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("grading")
-    course = CourseDir(root / "course")
-    release(course, root / "notebooks")
-    return course
+def course(released):
+    return released[0]
 
 
 def test_an_example_replacement_must_match_exactly_once():
@@ -59,22 +55,41 @@ def test_determinism_is_checked_on_the_notebook_that_augments_in_its_pipeline(co
     assert {"ada_solution", "ada_solution_again"} <= {e.student for e in examples}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
-def test_graded_mutants_earn_exactly_their_points(course, tmp_path, assignment):
-    """Per test, per mutant; a solution graded twice (on two workers) earns the same points and the
-    same grader-measured accuracy; a student without a file is reported missing."""
+def _held_out_missing(assignment: str) -> str:
     spec = spec_for(assignment)
     held_out = spec.held_out_dir(paths.mirror_dir()) if spec else None
     if spec and spec.held_out_folder and not (held_out and held_out.is_dir()):
-        pytest.skip(f"no held-out photos for {assignment}'s grader checks here ({held_out or 'no asset mirror'})")
-    examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
-    files = []
-    for example in examples:
-        files.append(tmp_path / f"{example.student}__{assignment}.ipynb")
-        write_ipynb(example.notebook, files[-1])
-    roster = [e.student for e in examples] + ["zoe_never_handed_in"]
-    results = autograde(course, assignment, files, notebook_environment(), roster=roster)
+        return f"no held-out photos for {assignment}'s grader checks here ({held_out or 'no asset mirror'})"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def graded_examples(course, tmp_path_factory):
+    """Every graded assignment's examples, graded in one run on one pool (no core idles between
+    assignments): assignment -> (examples, results)."""
+    folder = tmp_path_factory.mktemp("examples")
+    examples, files, rosters = {}, {}, {}
+    for assignment in GRADED_ASSIGNMENTS:
+        if _held_out_missing(assignment):
+            continue
+        examples[assignment] = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
+        files[assignment] = []
+        for example in examples[assignment]:
+            files[assignment].append(folder / f"{example.student}__{assignment}.ipynb")
+            write_ipynb(example.notebook, files[assignment][-1])
+        rosters[assignment] = [e.student for e in examples[assignment]] + ["zoe_never_handed_in"]
+    results = autograde_many(course, files, notebook_environment(), rosters)
+    return {assignment: (examples[assignment], results[assignment]) for assignment in files}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
+def test_graded_mutants_earn_exactly_their_points(course, graded_examples, tmp_path, assignment):
+    """Per test, per mutant; a solution graded twice (on two workers) earns the same points and the
+    same grader-measured accuracy; a student without a file is reported missing."""
+    if _held_out_missing(assignment):
+        pytest.skip(_held_out_missing(assignment))
+    examples, results = graded_examples[assignment]
     rows = {row.student: row for row in grade_rows(course, results)}
     print(format_table(list(rows.values()), {e.student: e.expected for e in examples}))
     full = max(sum(r.max_points.values()) for r in rows.values())

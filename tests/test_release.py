@@ -7,19 +7,10 @@ import shutil
 import pytest
 
 from grader import paths
-from grader.course_dir import CourseDir
-from grader.release.build import assignments, check, release
+from grader.release.build import assignments, check
 
 NAMES = assignments()
 BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
-
-
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    root = tmp_path_factory.mktemp("release")
-    course = CourseDir(root / "course")
-    release(course, root / "notebooks")
-    return course, root / "notebooks"
 
 
 def code_lines(text):

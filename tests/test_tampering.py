@@ -7,12 +7,11 @@ import copy
 import nbformat
 import pytest
 
-from grader.course_dir import CourseDir
-from grader.grading.autograde import GRADED, autograde
+from grader.grading.autograde import GRADED, autograde, autograde_many
 from grader.grading.report import grade_rows
 from grader.grading.tampering import scan
 from grader.notebooks import read_ipynb, write_ipynb
-from grader.release.build import assignments, release
+from grader.release.build import assignments
 from tests.test_isolation import ASSIGNMENT, handed_in, plain_env
 
 SWALLOW_ERRORS = "get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: 0)\n"
@@ -98,26 +97,31 @@ def test_exploits_beside_an_honest_submission_earn_nothing_and_say_why(tiny_cour
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tampering")
-    course = CourseDir(root / "course")
-    release(course, root / "notebooks")
-    return course
+def course(released):
+    return released[0]
+
+
+@pytest.fixture(scope="module")
+def exploits_graded(course, tmp_path_factory):
+    """The untouched release of every notebook plus either exploit, graded in one run on one pool."""
+    folder = tmp_path_factory.mktemp("exploits")
+    files = {}
+    for assignment in assignments():
+        release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
+        files[assignment] = []
+        for name in ("custom_exc", "assert_to_pass"):
+            nb = copy.deepcopy(release_nb)
+            cell = _solution_cell(nb)
+            cell.source = EXPLOITS[name] + cell.source
+            files[assignment].append(folder / f"cheat_{name}__{assignment}.ipynb")
+            write_ipynb(nb, files[assignment][-1])
+    return autograde_many(course, files, plain_env(folder), workers=2)
 
 
 @pytest.mark.parametrize("assignment", assignments())
-def test_the_measured_exploits_on_every_untouched_release_earn_zero(course, tmp_path, assignment):
-    """The untouched release of every notebook plus either exploit: zero points, through the real pipeline
-    (the notebook is not run, so this costs seconds, not a training)."""
-    release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
-    files = []
-    for name in ("custom_exc", "assert_to_pass"):
-        nb = copy.deepcopy(release_nb)
-        cell = _solution_cell(nb)
-        cell.source = EXPLOITS[name] + cell.source
-        files.append(tmp_path / f"cheat_{name}__{assignment}.ipynb")
-        write_ipynb(nb, files[-1])
-    rows = grade_rows(course, autograde(course, assignment, files, plain_env(tmp_path), workers=2))
+def test_the_measured_exploits_on_every_untouched_release_earn_zero(course, exploits_graded, assignment):
+    """Zero points, through the real pipeline (the notebook is not run, so this costs seconds, not a training)."""
+    rows = grade_rows(course, exploits_graded[assignment])
     assert len(rows) == 2
     for row in rows:
         assert row.status == GRADED and row.points and row.total == 0, (row.student, row.points, row.reason)

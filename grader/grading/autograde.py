@@ -37,7 +37,7 @@ from grader.grading.writer import GradebookWriter
 from grader.spec import spec_for
 
 __all__ = ["CRASHED", "GRADED", "GRADER_ERROR", "MALFORMED", "MISSING", "TIMED_OUT", "SubmissionResult",
-           "autograde", "export_grades"]
+           "autograde", "autograde_many", "export_grades"]
 
 
 def held_out_folders(assignments: list[str]) -> list[Path]:
@@ -64,6 +64,27 @@ def autograde(
     pattern: str | None = None,
 ) -> list[SubmissionResult]:
     """Collect `files`, grade each new or changed submission, and report one result per student."""
+    return autograde_many(course, {assignment: files}, env, {assignment: roster or []}, limits, workers,
+                          scheduler, sandbox, regrade, pattern)[assignment]
+
+
+def autograde_many(
+    course: CourseDir,
+    files: dict[str, list[Path]],
+    env: dict[str, str],
+    rosters: dict[str, list[str]] | None = None,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    sandbox: bool = True,
+    regrade: bool = False,
+    pattern: str | None = None,
+) -> dict[str, list[SubmissionResult]]:
+    """`autograde` for several assignments (`files[assignment]`) on one pool of workers.
+
+    One pool keeps both cores busy until the last submission of all: graded one assignment after
+    the other, each assignment's last, longest submission would run alone.
+    """
     limits = limits or Limits()
     if sandbox:
         # Before anyone is graded: a box that cannot start would make every student "crash".
@@ -73,54 +94,63 @@ def autograde(
     # and pinning it, because a kernel's single-threaded phases then leave the other kernel both cores.
     # `limits.threads` gives each kernel that many threads, pinned to its share of the cores.
     workers = workers or default_workers()
-    collected = collect(course, assignment, files, pattern)
-    results = list(collected.rejects)
     writer = GradebookWriter(course)
-    done = writer.finished(assignment)
     grading = course.root / ".grading"
-    kit = build_kit(course, assignment, grading / "kits")
-    notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
-    tasks = []
-    for student in collected.students:
-        for name in notebooks:
-            path = course.submitted(student, assignment) / name
-            if not path.is_file():
-                continue
-            tampering = tampering_findings(path, course.release(assignment) / name)
-            task = GradingTask(
-                assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
-                held_out=tuple(map(str, held_out_folders([assignment]))),
-                sandbox=sandbox, tampering=tampering_reason(tampering) if tampering else "",
-                pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
-            )
-            previous = done.get(student)
-            unchanged = previous and previous["sha256"] == task.sha256
-            if not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
-                results.append(SubmissionResult(student, assignment, previous["status"],
-                                                _join("already graded, not graded again", previous["reason"]),
-                                                checks=previous.get("checks", [])))
-                continue
-            tasks.append(task)
+    tasks: list[GradingTask] = []
+    results: dict[str, list[SubmissionResult]] = {}
+    changes: dict[str, dict[str, list[str]]] = {}
+    for assignment, handed_in in files.items():
+        collected = collect(course, assignment, handed_in, pattern)
+        results[assignment] = list(collected.rejects)
+        changes[assignment] = collected.changes
+        done = writer.finished(assignment)
+        kit = build_kit(course, assignment, grading / "kits")
+        notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
+        for student in collected.students:
+            for name in notebooks:
+                path = course.submitted(student, assignment) / name
+                if not path.is_file():
+                    continue
+                tampering = tampering_findings(path, course.release(assignment) / name)
+                task = GradingTask(
+                    assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
+                    held_out=tuple(map(str, held_out_folders([assignment]))),
+                    sandbox=sandbox, tampering=tampering_reason(tampering) if tampering else "",
+                    pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
+                )
+                previous = done.get(student)
+                unchanged = previous and previous["sha256"] == task.sha256
+                if not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
+                    results[assignment].append(SubmissionResult(
+                        student, assignment, previous["status"],
+                        _join("already graded, not graded again", previous["reason"]),
+                        checks=previous.get("checks", [])))
+                    continue
+                tasks.append(task)
     (grading / "scratch").mkdir(parents=True, exist_ok=True)
 
     def record(outcome: GradingOutcome) -> None:
         writer.write(outcome)
-        reason = _join(outcome.reason, *collected.changes.get(outcome.student, []))
-        results.append(SubmissionResult(outcome.student, assignment, outcome.status, reason,
-                                        outcome.timings.get("total", 0.0), outcome.checks, outcome.timings))
+        reason = _join(outcome.reason, *changes[outcome.assignment].get(outcome.student, []))
+        results[outcome.assignment].append(SubmissionResult(
+            outcome.student, outcome.assignment, outcome.status, reason, outcome.timings.get("total", 0.0),
+            outcome.checks, outcome.timings))
 
     started = time.monotonic()
-    grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {assignment}")
+    names = ", ".join(files)
+    grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
     if tasks:
-        print(f"graded {len(tasks)} submission(s) of {assignment} in {time.monotonic() - started:.0f} s "
+        print(f"graded {len(tasks)} submission(s) of {names} in {time.monotonic() - started:.0f} s "
               f"with {workers} worker(s)")
     if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
         shutil.rmtree(grading / "scratch", ignore_errors=True)
-    seen = {r.student for r in results}
-    for student in roster or []:
-        if student not in seen:
-            results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
-    return sorted(results, key=lambda r: r.student)
+    for assignment, assignment_results in results.items():
+        seen = {r.student for r in assignment_results}
+        for student in (rosters or {}).get(assignment, []):
+            if student not in seen:
+                assignment_results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
+        assignment_results.sort(key=lambda r: r.student)
+    return results
 
 
 def tampering_findings(submitted: Path, release: Path) -> list:

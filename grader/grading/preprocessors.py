@@ -85,9 +85,10 @@ def summary_html(score: float | None, max_score: float | None, rows: list[dict],
         return "?" if value is None else f"{float(value):g}"
 
     lines = ['<div class="grading-summary" style="border:2px solid #555;padding:0.5em 1em;margin:1em 0">',
+             "<style>.grading-tests td, .grading-tests th {padding: 4px 10px; vertical-align: top}</style>",
              f"<h2>Score: {points(score)} / {points(max_score)}</h2>"]
     lines += [f"<p><b>Note:</b> {html.escape(note)}</p>" for note in notes if note]
-    lines.append('<table style="border-collapse:collapse">')
+    lines.append('<table class="grading-tests" style="border-collapse:collapse">')
     lines.append("<tr><th>test</th><th>points</th><th>result</th><th>what was checked, and the result</th></tr>")
     for row in rows:
         earned = row["score"] is not None and row["points"] and float(row["score"]) >= float(row["points"])
