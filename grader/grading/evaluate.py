@@ -1,8 +1,8 @@
 """`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE [--wait]`: the grader's checks, as JSON on stdout.
 
-Run by the grading worker in a fresh sandboxed process, started beside the notebook: the checks of the
-student's code run at once; the saved model is judged after the notebook has finished, from its file
-alone. Any failure becomes a failed check with its reason.
+Run by the grading worker in a fresh sandboxed process, started beside the notebook (TensorFlow's
+import overlaps with it); after the notebook has finished it judges the saved model, from its file
+alone, and re-runs the student's code. Any failure becomes a failed check with its reason.
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     """Every grader check of `assignment`: on the saved model, and on the student's code taken from
     `notebook` (the notebook as handed in, a copy the kernel could not write).
 
-    With `wait`, what does not need the saved model (the code checks, decoding the held-out photos)
-    is done first, while the notebook still runs; `wait()` returns when the model file is final.
+    With `wait`, nothing is judged before `wait()` returns (the notebook has finished). Judging the code
+    while the notebook runs was tried: on two cores already busy with two kernels it put a third
+    TensorFlow process beside them, and the class took longer (05, 8 submissions: 338 s against 294 s,
+    one run each), so the evaluator only imports TensorFlow early.
     """
     from grader.grading.code_checks import CODE_CHECKS
     from grader.grading.model_checks import CheckResult
@@ -62,11 +64,9 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     spec = spec_for(assignment)
     if spec is None:
         return []
-    done = {i: _code_check(check, notebook) for i, check in enumerate(spec.checks) if check.check in CODE_CHECKS}
-    if any(check.check == "held_out_accuracy" for check in spec.checks):
-        _held_out(spec, mirror)
     if wait is not None:
         wait()
+    done = {i: _code_check(check, notebook) for i, check in enumerate(spec.checks) if check.check in CODE_CHECKS}
     model, problem = None, model_file_problem(model_file)
     if not problem and len(done) < len(spec.checks):
         model, problem = _load(model_file)
@@ -79,18 +79,6 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
         else:
             results.append(_model_check(check, model, spec, mirror))
     return [r.to_dict() for r in results]
-
-
-def _held_out(spec, mirror: Path | None):
-    """The held-out photos' context, their images decoded once (model_checks caches them), or None."""
-    from grader.grading.model_checks import Context, held_out_images
-
-    held_out = spec.held_out_dir(mirror)
-    if held_out is None or not held_out.is_dir():
-        return None
-    context = Context(spec.image_size, held_out, spec.held_out_classes)
-    held_out_images(context)
-    return context
 
 
 def _load(model_file: Path):
@@ -138,9 +126,13 @@ def _code_check(check, notebook: Path | None):
 def main() -> None:
     assignment, model_file = sys.argv[1], Path(sys.argv[2])
     notebook = Path(sys.argv[sys.argv.index("--notebook") + 1]) if "--notebook" in sys.argv else None
-    # Started while the notebook still runs: import TensorFlow and do what needs no model now, judge the
-    # model when the worker says the notebook has finished.
-    wait = sys.stdin.readline if "--wait" in sys.argv[3:] else None
+    # Started while the notebook still runs: import TensorFlow now, judge when the worker says the
+    # notebook has finished.
+    wait = None
+    if "--wait" in sys.argv[3:]:
+        import keras  # noqa: F401
+
+        wait = sys.stdin.readline
     mirror = os.environ.get("COURSE_ASSETS_MIRROR")
     results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook, wait)
     # The last line of stdout is the result; TensorFlow may print before it.

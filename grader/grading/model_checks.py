@@ -7,7 +7,6 @@ weights, compile settings) and at held-out photos, so nothing a notebook redefin
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -193,7 +192,6 @@ def loss_matches_activation(model, params, context) -> tuple[bool, str]:
     return _verdict(problems, f"saved loss {name} (from_logits={from_logits}) fits a {activation} output")
 
 
-@functools.cache
 def held_out_images(context: Context) -> tuple[tf.Tensor, np.ndarray]:
     images, labels = [], []
     for label, name in enumerate(context.held_out_classes):
