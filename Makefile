@@ -11,11 +11,14 @@ STAMP := $(VENV)/.installed
 
 # --clear: a first install interrupted half-way (Ctrl-C during TensorFlow) leaves no stamp, and the
 # next run starts from an empty environment instead of trusting half-installed packages.
+# -qq: pip's errors only (its per-index "Location ... is ignored" warnings and the build backend's
+# notes are noise to an instructor); a failed install still stops make with pip's error.
 $(STAMP): requirements.txt pyproject.toml
+	@echo "setting up $(VENV): Python packages from requirements.txt (a few minutes the first time)"
 	$(PYTHON) -m venv --clear $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -r requirements.txt
+	$(BIN)/python -m pip install -qq --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # Submissions are graded inside bubblewrap (no network, private view of the disk).
