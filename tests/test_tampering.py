@@ -94,6 +94,10 @@ def test_exploits_beside_an_honest_submission_earn_nothing_and_say_why(tiny_cour
         assert "not graded: cell" in row.reason and "get_ipython()" in row.reason
         feedback = (tiny_course.feedback(row.student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
         assert "Code like this can change how the grading kernel reports test results" in feedback
+        # The summary at the top: every test failed, the reason in the note above the table.
+        summary = feedback[feedback.index('class="grading-summary"'):feedback.index("</table>")]
+        assert "<b>Note:</b> not graded: cell" in summary and "see the note above" in summary
+        assert "passed</td>" not in summary
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,15 @@ class FeedbackSummary(NbGraderPreprocessor):
         return {"test": test, "score": meta.get("score"), "points": meta.get("points"), "messages": messages}
 
 
-GRADER_ERRORS = ("GraderCheckFailed", "NotMeasured")
+# Errors the grader adds to a test cell (worker.py): its checks' messages come from `checks`, and a
+# submission that was not run ("NotGraded") has its reason in the notes at the top.
+GRADER_ERRORS = ("GraderCheckFailed", "NotMeasured", "NotGraded")
+
+
+def _no_message(earned: bool, notes: list[str]) -> str:
+    if earned:
+        return "the test cell passed"
+    return "see the note above" if any(notes) else "failed without a message"
 
 
 def summary_html(score: float | None, max_score: float | None, rows: list[dict], notes: list[str]) -> str:
@@ -96,6 +104,6 @@ def summary_html(score: float | None, max_score: float | None, rows: list[dict],
         said = "<br>".join(f"<b>{who}:</b> {html.escape(text)}" for who, text in row["messages"])
         lines.append(f'<tr style="background:{colour}"><td><code>{html.escape(row["test"])}</code></td>'
                      f'<td>{points(row["score"])} / {points(row["points"])}</td>'
-                     f'<td>{"passed" if earned else "failed"}</td><td>{said or "the test cell passed"}</td></tr>')
+                     f'<td>{"passed" if earned else "failed"}</td><td>{said or _no_message(earned, notes)}</td></tr>')
     lines += ["</table>", "</div>"]
     return "\n".join(lines)

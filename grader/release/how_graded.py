@@ -87,7 +87,7 @@ def graded_tests(assignment: str) -> dict[str, list[str]]:
     return tests
 
 
-def test_points(nb: nbformat.NotebookNode) -> dict[str, float]:
+def graded_cell_points(nb: nbformat.NotebookNode) -> dict[str, float]:
     """Each graded test cell's grade_id and points, in notebook order."""
     return {cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"].get("points", 0))
             for cell in nb.cells
@@ -96,7 +96,7 @@ def test_points(nb: nbformat.NotebookNode) -> dict[str, float]:
 
 def add_how_graded(nb: nbformat.NotebookNode, assignment: str) -> None:
     """Put the "How this notebook is graded" cell after the notebook's first cell (its title)."""
-    cell = nbformat.v4.new_markdown_cell(how_graded_markdown(assignment, test_points(nb)))
+    cell = nbformat.v4.new_markdown_cell(how_graded_markdown(assignment, graded_cell_points(nb)))
     cell.id = "how-graded"  # a fixed id: the release is reproducible byte for byte
     cell.metadata["tags"] = ["how-graded"]
     nb.cells.insert(1, cell)
