@@ -25,12 +25,22 @@ class AssignmentSpec:
     checks: tuple[CheckSpec, ...]
     model: str = ""  # the file the notebook saves, relative to the notebook ("": the checks judge code only)
     image_size: int = 0
-    held_out_folder: str = ""
+    held_out_folder: str = ""  # relative to the asset mirror
+    held_out_prepared: str = ""  # or relative to the prepared cache (photos held back by `course assets prepare`)
     held_out_classes: tuple[str, ...] = ()
     held_out_about: str = "photos your notebook never loads"  # for the students, in the release
 
     def held_out_dir(self, mirror: Path | None) -> Path | None:
-        return mirror / self.held_out_folder if mirror and self.held_out_folder else None
+        """The grader's held-out photos: only where the mirror is (the cache's are held back from it)."""
+        if not mirror:
+            return None
+        if self.held_out_prepared:
+            return paths.cache_dir() / self.held_out_prepared
+        return mirror / self.held_out_folder if self.held_out_folder else None
+
+    @property
+    def has_held_out(self) -> bool:
+        return bool(self.held_out_folder or self.held_out_prepared)
 
 
 def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
@@ -45,7 +55,7 @@ def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
         held_out = entry.get("held_out", {})
         specs[assignment] = AssignmentSpec(
             assignment, checks, entry.get("model", ""), int(entry.get("image_size", 0)),
-            held_out.get("folder", ""), tuple(held_out.get("classes", ())),
+            held_out.get("folder", ""), held_out.get("prepared", ""), tuple(held_out.get("classes", ())),
             held_out.get("about", AssignmentSpec.held_out_about),
         )
     return specs

@@ -12,27 +12,28 @@
 # # 02 · Flowers: five classes, InceptionV3 against MobileNetV2
 #
 # Notebook 01 separated two classes. Here the photos show five kinds of flowers, so the head ends in
-# a **softmax over 5** and the loss changes with it. You will also compare two pretrained bases
-# under the same head and the same budget: the large **InceptionV3** and the small **MobileNetV2**.
+# a **softmax over 5** and the loss changes with it. You will also build and compare two pretrained
+# bases under the same head and the same budget: the large **InceptionV3** and the small
+# **MobileNetV2**.
 #
 # You will:
 # 1. load `tf_flowers` with TFDS and make your own train/validation split,
-# 2. extract each frozen base's features once and train the same head on them,
-# 3. compare accuracy, size and speed in a table and a bar chart,
-# 4. read the better model's mistakes from a confusion matrix.
+# 2. build both frozen bases, each with its own preprocessing, and one head builder for both,
+# 3. extract each base's features once and train a head on them,
+# 4. compare learning curves, accuracy, size and speed,
+# 5. read the better model's mistakes from a grid of photos and a confusion matrix.
 
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
 # When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
 #
-# - `test_mobilenet_frozen` (2 points): the test cell passes.
-# - `test_head_shape` (2 points): the test cell passes.
-# - `test_loss_matches_labels` (1 point): the test cell passes.
-# - `test_mobilenet_accuracy` (3 points): the test cell passes.
-# - `test_inception_accuracy` (2 points): the test cell passes.
-#
-# For this notebook the test cells alone decide the points; the grader does not re-check them outside your kernel yet.
+# - `test_mobilenet_frozen` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that no layer of the pretrained base can train. The test earns its points only if both pass.
+# - `test_inception_frozen` (1 point): the test cell passes; and the grader runs your `inception_base` cell in a fresh process (random weights, no download) and checks that `inception_base` is a frozen inception_v3 with 2048 features. The test earns its points only if both pass.
+# - `test_head_shape` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that the model's output has shape (None, 5). The test earns its points only if both pass.
+# - `test_loss_matches_labels` (1 point): the test cell passes; and the grader calls your `build_head` in a fresh process and checks the head it returns: a softmax over 5 classes, compiled with a loss for integer labels on probabilities. The test earns its points only if both pass.
+# - `test_mobilenet_accuracy` (3 points): the test cell passes; and the grader measures the accuracy of the model file your notebook saved, in a fresh process, on 250 flower photos (50 per class) held back from the course's offline tf_flowers: it must reach 0.83. The test earns its points only if both pass.
+# - `test_inception_accuracy` (2 points): the test cell passes; and the grader puts the head your notebook saved (`flowers_inception_v3_head.keras`) on its own InceptionV3 and measures the accuracy, in a fresh process, on 250 flower photos (50 per class) held back from the course's offline tf_flowers: it must reach 0.8 (not measured where the grader has no InceptionV3 ImageNet weights). The test earns its points only if both pass.
 
 # %% [markdown]
 # ## Setup
@@ -54,9 +55,15 @@ keras.utils.set_random_seed(SEED)
 print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| seed", SEED)
 
 # %% [markdown]
-# The `cpu` profile (laptops, CI) uses fewer images and a smaller InceptionV3 input so that the
-# lesson runs in a minute or two; the `full` profile (a Colab GPU) uses every photo and each base's
-# native input size. Set `COURSE_PROFILE` to override the choice made from the hardware.
+# The `cpu` profile (laptops, CI) changes four things, so that the lesson runs in about a minute
+# on a laptop CPU; the `full` profile (a Colab GPU) is the lesson as designed. Set `COURSE_PROFILE`
+# to override the choice made from the hardware.
+# - **Image size.** InceptionV3 sees 160 px instead of its native 299, a quarter of the work per
+#   photo ((160/299)^2 = 0.29); MobileNetV2 160 px instead of 224. Pretrained features still work
+#   on smaller photos, with some accuracy lost (this notebook measures how much for MobileNetV2).
+# - **Photos.** At most 1,500 per split (tf_flowers has 3,670 online).
+# - **Epochs.** 15 instead of 20 for each head; on cached features they have converged by then.
+# - Nothing else: same bases, same head, same seed.
 
 # %%
 PROFILES = {
@@ -138,11 +145,23 @@ def extract(feature_model, dataset):
     return np.concatenate(features), np.concatenate(labels), time.perf_counter() - started
 
 # %% [markdown]
-# ## 4. The MobileNetV2 base
+# ## 4. Two frozen bases
 #
+# A small wrapper puts a base's own `preprocess_input` in front of it, so that the feature model
+# takes raw 0-255 photos: MobileNetV2 and InceptionV3 both expect pixels in [-1, 1], but each
+# application has its own function, and using the wrong one is a classic silent bug.
+
+# %%
+def feature_extractor(base, preprocess):
+    """A model from raw photos to the frozen base's feature vector."""
+    inputs = keras.Input(base.input_shape[1:])
+    return keras.Model(inputs, base(preprocess(inputs)))
+
+# %% [markdown]
 # **Your task:** create `mobilenet_base`, a `keras.applications.MobileNetV2` with ImageNet weights,
 # no top, global average pooling (`pooling="avg"`, so each photo becomes one 1280-long vector) and
-# input shape `(SIZE, SIZE, 3)` with `SIZE = CONFIG["sizes"]["mobilenet_v2"]`; then freeze it.
+# input shape `(SIZE, SIZE, 3)` with `SIZE = CONFIG["sizes"]["mobilenet_v2"]`; freeze it; then make
+# `mobilenet_features` with `feature_extractor` and MobileNetV2's own `preprocess_input`.
 
 # %% deletable=false nbgrader={"cell_type": "code", "checksum": "bf758474c5434caf8d94c3fb646b69b5", "grade": false, "grade_id": "mobilenet_base", "locked": false, "schema_version": 3, "solution": true, "task": false}
 # YOUR CODE HERE
@@ -157,20 +176,69 @@ assert not mobilenet_base.trainable_weights, "freeze the base: mobilenet_base.tr
 print("MobileNetV2 base frozen: OK")
 
 # %% [markdown]
-# A small wrapper puts MobileNetV2's own `preprocess_input` in front of the base, so that it takes
-# raw photos; then we cache the features of both splits.
+# InceptionV3's ImageNet weights download on first use. This cell fetches the official file the way
+# Keras does (same name, same checksum), so your call below finds it in the cache. On a machine with
+# no copy (this course's offline CI has none) it says so loudly and sets `INCEPTION_WEIGHTS = None`:
+# the model is then built with random weights, its size and speed are real, and its accuracy is
+# **not measured**.
+
+# %%
+INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+try:
+    keras.utils.get_file(
+        INCEPTION_FILE,
+        "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + INCEPTION_FILE,
+        cache_subdir="models",
+        file_hash="bcbd6486424b2319ff4ef7d526e38f63",
+    )
+    INCEPTION_WEIGHTS = "imagenet"
+except Exception as error:  # no network and no cached copy of the official file
+    INCEPTION_WEIGHTS = None
+    INCEPTION_MISSING = f"InceptionV3 ImageNet weights could not be loaded ({type(error).__name__}: {error})"
+    print("!" * 100)
+    print("WARNING:", INCEPTION_MISSING)
+    print("InceptionV3 is built with RANDOM weights: its speed and size are real, its accuracy is NOT MEASURED.")
+    print("!" * 100)
+
+# %% [markdown]
+# **Your task:** the same for InceptionV3: `inception_base`, a `keras.applications.InceptionV3` with
+# `weights=INCEPTION_WEIGHTS`, no top, `pooling="avg"` (2048 features per photo) and input shape
+# `(INCEPTION_SIZE, INCEPTION_SIZE, 3)` with `INCEPTION_SIZE = CONFIG["sizes"]["inception_v3"]`;
+# freeze it; then `inception_features` with InceptionV3's own `preprocess_input`.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "e8953e4477a6da3fd0348106ce39ed35", "grade": false, "grade_id": "inception_base", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# YOUR CODE HERE
+raise NotImplementedError()
+print(f"InceptionV3 features per photo: {inception_base.output_shape[-1]}, "
+      f"{inception_base.count_params() / mobilenet_base.count_params():.0f}x MobileNetV2's parameters")
+
+# %% [markdown]
+# Frozen too, and ending in InceptionV3's 2048 pooled features:
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "2965790827560d10d2ff42fb9180df8f", "grade": true, "grade_id": "test_inception_frozen", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+assert not inception_base.trainable_weights, "freeze the base: inception_base.trainable = False"
+assert inception_base.output_shape == (None, 2048), f"expected (None, 2048) pooled features, got {inception_base.output_shape}"
+print("InceptionV3 base frozen: OK")
+
+# %% [markdown]
+# Now each base runs **once** over the photos and we keep the features. MobileNetV2 goes through
+# every photo. InceptionV3 too where it has its ImageNet weights; without them its features are
+# noise, so it runs on two batches only, enough to time it.
 
 # %% tags=["training"]
-def feature_extractor(base, preprocess):
-    inputs = keras.Input(base.input_shape[1:])
-    return keras.Model(inputs, base(preprocess(inputs)))
-
-
-mobilenet_features = feature_extractor(mobilenet_base, keras.applications.mobilenet_v2.preprocess_input)
-size = CONFIG["sizes"]["mobilenet_v2"]
-mn_train_x, train_y, mn_train_s = extract(mobilenet_features, image_batches(raw_train, size))
-mn_val_x, val_y, mn_val_s = extract(mobilenet_features, image_batches(raw_validation, size))
+mn_train_x, train_y, mn_train_s = extract(mobilenet_features, image_batches(raw_train, SIZE))
+mn_val_x, val_y, mn_val_s = extract(mobilenet_features, image_batches(raw_validation, SIZE))
 print(f"MobileNetV2: {mn_train_x.shape} train features in {mn_train_s:.1f} s, {mn_val_x.shape} validation")
+
+if INCEPTION_WEIGHTS:
+    in_train_x, in_train_y, in_train_s = extract(inception_features, image_batches(raw_train, INCEPTION_SIZE))
+    in_val_x, in_val_y, _ = extract(inception_features, image_batches(raw_validation, INCEPTION_SIZE))
+else:
+    timed_x, _, timed_s = extract(inception_features, image_batches(raw_train, INCEPTION_SIZE).take(2))
+    in_train_s = timed_s / len(timed_x) * len(mn_train_x)  # the same photos, at the measured rate
+    print(f"InceptionV3 NOT MEASURED for accuracy: timed on {len(timed_x)} photos only")
+print(f"InceptionV3: one pass over the {len(mn_train_x)} training photos takes {in_train_s:.1f} s "
+      f"(MobileNetV2: {mn_train_s:.1f} s)")
 
 # %% [markdown]
 # ## 5. One head for both bases
@@ -185,27 +253,38 @@ def build_head(feature_dim):
     raise NotImplementedError()
 
 # %% [markdown]
-# Train the head on the cached MobileNetV2 features. An epoch over cached features takes a blink;
-# the time that matters is the one feature pass above.
+# Train one head per base on the cached features, with the same seed and the same epochs. An epoch
+# over cached features takes a blink; the time that matters is the feature pass above.
 
 # %% tags=["training"]
-keras.utils.set_random_seed(SEED)
-mobilenet_head = build_head(mn_train_x.shape[-1])
-started = time.perf_counter()
-mobilenet_history = mobilenet_head.fit(
-    mn_train_x, train_y, validation_data=(mn_val_x, val_y),
-    epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"], verbose=2,
-)
-mn_head_s = (time.perf_counter() - started) / CONFIG["epochs"]
+def train_head(train_x, train_labels, val_x, val_labels):
+    keras.utils.set_random_seed(SEED)
+    head = build_head(train_x.shape[-1])
+    started = time.perf_counter()
+    history = head.fit(train_x, train_labels, validation_data=(val_x, val_labels),
+                       epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"], verbose=0)
+    return head, history, (time.perf_counter() - started) / CONFIG["epochs"]
+
+
+mobilenet_head, mobilenet_history, mn_head_s = train_head(mn_train_x, train_y, mn_val_x, val_y)
+if INCEPTION_WEIGHTS:
+    inception_head, inception_history, in_head_s = train_head(in_train_x, in_train_y, in_val_x, in_val_y)
+else:
+    inception_head, inception_history, in_head_s = build_head(inception_base.output_shape[-1]), None, 0.0
+print(f"MobileNetV2 head: validation accuracy {mobilenet_history.history['val_accuracy'][-1]:.3f}")
 
 # %% [markdown]
-# The trained head goes back on top of the base, so the saved model takes raw photos, like the one
-# in notebook 01. The grader loads `flowers_mobilenet_v2.keras` in a separate process.
+# The trained heads go back on top of their bases, so the saved MobileNetV2 model takes raw photos,
+# like the one in notebook 01. The grader loads the saved files in a separate process: the whole
+# MobileNetV2 model, and the InceptionV3 head alone (the grader puts its own InceptionV3 under it;
+# the full model would be a 90 MB file).
 
 # %%
-inputs = keras.Input((size, size, 3))
+inputs = keras.Input((SIZE, SIZE, 3))
 mobilenet_model = keras.Model(inputs, mobilenet_head(mobilenet_features(inputs)), name="flowers_mobilenet_v2")
 mobilenet_model.save("flowers_mobilenet_v2.keras")
+if INCEPTION_WEIGHTS:
+    inception_head.save("flowers_inception_v3_head.keras")
 mobilenet_model.summary()
 
 # %% [markdown]
@@ -216,54 +295,31 @@ assert mobilenet_model.output_shape == (None, NUM_CLASSES), f"expected (None, 5)
 print("head shape: OK")
 
 # %% [markdown]
-# ## 6. The InceptionV3 base, same head, same budget
+# ## 6. Comparison
 #
-# InceptionV3 is about ten times larger than MobileNetV2 and has its own `preprocess_input`.
-# Its ImageNet weights download on first use. On a machine with no copy of them (this course's
-# offline CI has none), the notebook still builds and trains the same structure from random weights,
-# so its size and speed are real, but its accuracy is **not measured**, and it says so.
+# Learning curves first, both bases on one figure: the dashed lines are validation. A base whose
+# accuracy is not measured here has no curve, never a fake one.
 
 # %%
-size = CONFIG["sizes"]["inception_v3"]
-try:
-    inception_base = keras.applications.InceptionV3(
-        input_shape=(size, size, 3), include_top=False, weights="imagenet", pooling="avg"
-    )
-    INCEPTION_WEIGHTS = "imagenet"
-except Exception as error:  # no network and no cached copy of the official file
-    INCEPTION_WEIGHTS = None
-    INCEPTION_MISSING = f"InceptionV3 ImageNet weights could not be loaded ({type(error).__name__}: {error})"
-    print("!" * 100)
-    print("WARNING:", INCEPTION_MISSING)
-    print("InceptionV3 is built with RANDOM weights: its speed and size are real, its accuracy is NOT MEASURED.")
-    print("!" * 100)
-    inception_base = keras.applications.InceptionV3(
-        input_shape=(size, size, 3), include_top=False, weights=None, pooling="avg"
-    )
-inception_base.trainable = False
-inception_features = feature_extractor(inception_base, keras.applications.inception_v3.preprocess_input)
+fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4))
+for name, history, color in (("MobileNetV2", mobilenet_history, "tab:blue"),
+                             ("InceptionV3", inception_history, "tab:orange")):
+    if history is None:
+        ax_acc.plot([], [], color=color, label=f"{name}: not measured (no ImageNet weights here)")
+        continue
+    epochs_axis = np.arange(1, len(history.history["loss"]) + 1)
+    for key, style in (("", "-"), ("val_", "--")):
+        kind = "validation" if key else "training"
+        ax_acc.plot(epochs_axis, history.history[key + "accuracy"], style, color=color, label=f"{name} {kind}")
+        ax_loss.plot(epochs_axis, history.history[key + "loss"], style, color=color, label=f"{name} {kind}")
+ax_acc.set(title="accuracy", xlabel="epoch")
+ax_loss.set(title="loss", xlabel="epoch")
+ax_acc.legend()
+plt.show()
 
 # %% [markdown]
-# The same two steps as for MobileNetV2: one feature pass, then the same head for the same epochs.
-
-# %%
-in_train_x, in_train_y, in_train_s = extract(inception_features, image_batches(raw_train, size))
-in_val_x, in_val_y, _ = extract(inception_features, image_batches(raw_validation, size))
-keras.utils.set_random_seed(SEED)
-inception_head = build_head(in_train_x.shape[-1])
-started = time.perf_counter()
-inception_history = inception_head.fit(
-    in_train_x, in_train_y, validation_data=(in_val_x, in_val_y),
-    epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"], verbose=0,
-)
-in_head_s = (time.perf_counter() - started) / CONFIG["epochs"]
-print(f"InceptionV3: {in_train_x.shape} train features in {in_train_s:.1f} s")
-
-# %% [markdown]
-# ## 7. Comparison
-#
-# "Seconds per epoch" is what an epoch would cost without caching (one forward pass over the
-# training photos) plus the head's own epoch.
+# Then the numbers. "Seconds per epoch" is what an epoch would cost without caching (one forward
+# pass over the training photos) plus the head's own epoch.
 
 # %%
 def final_val_accuracy(history):
@@ -303,10 +359,10 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 8. Where does the better model go wrong?
+# ## 7. Where does the better model go wrong?
 #
-# A confusion matrix counts, for each true class (rows), which class the model predicted
-# (columns). The diagonal holds the correct answers.
+# First a grid of validation photos with the better model's guess and its probability; red titles
+# are mistakes.
 
 # %%
 measured = [r for r in rows if r[1] is not None]
@@ -314,7 +370,24 @@ best_name = max(measured, key=lambda r: r[1])[0]
 best_head, best_x, best_y = (
     (mobilenet_head, mn_val_x, val_y) if best_name == "MobileNetV2" else (inception_head, in_val_x, in_val_y)
 )
-predicted = best_head.predict(best_x, verbose=0).argmax(axis=1)
+probabilities = best_head.predict(best_x, verbose=0)
+predicted = probabilities.argmax(axis=1)
+plt.figure(figsize=(12, 7))
+for i, (image, label) in enumerate(raw_validation.take(12)):
+    plt.subplot(3, 4, i + 1)
+    plt.imshow(image)
+    color = "green" if predicted[i] == int(label) else "red"
+    plt.title(f"{class_names[predicted[i]]} ({probabilities[i].max():.2f})", color=color)
+    plt.axis("off")
+plt.suptitle(f"{best_name}: validation photos")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# A confusion matrix counts, for each true class (rows), which class the model predicted
+# (columns). The diagonal holds the correct answers.
+
+# %%
 confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
 np.add.at(confusion, (best_y, predicted), 1)
 plt.figure(figsize=(5, 4.5))
@@ -330,7 +403,7 @@ plt.colorbar()
 plt.show()
 
 # %% [markdown]
-# ## 9. Grading checks
+# ## 8. Grading checks
 #
 # At grading time more checks run here: the loss fits sparse labels and a softmax, and each model's
 # validation accuracy reaches its threshold. First, the loss:

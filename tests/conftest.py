@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from grader.course_dir import CourseDir
+from grader.grading.kit import build_kit
 from grader.notebooks import assign_cell_ids, write_ipynb
 
 ASSIGNMENT = "a1"
@@ -44,6 +45,9 @@ def tiny_template(tmp_path_factory):
     write_ipynb(tiny_source(), course.source(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb")
     result = course.nbgrader("generate_assignment", ASSIGNMENT, "--force", "--create")
     assert result.returncode == 0, result.stdout + result.stderr
+    # The grading kit once, here: every copy reuses it (its source is unchanged), as a course's later
+    # grading runs do.
+    build_kit(course, ASSIGNMENT, course.root / ".grading" / "kits")
     return course
 
 

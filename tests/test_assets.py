@@ -117,3 +117,31 @@ def test_keras_home_links_point_into_the_mirror():
     models = offline_locations()["KERAS_HOME"] / "models"
     link = models / find("weights", "mobilenet_v2_160_no_top").fields["file"]
     assert link.is_symlink() and link.resolve().is_relative_to(MIRROR)
+
+
+def test_split_held_back_keeps_the_last_photos_of_each_class_by_name():
+    from grader.assets.tfds_offline import split_held_back
+
+    files = [Path(f"root/{c}/{n}.jpg") for c in ("roses", "daisy") for n in ("c", "a", "d", "b")]
+    kept, held = split_held_back(files, 1)
+    assert held == [Path("root/daisy/d.jpg"), Path("root/roses/d.jpg")]
+    assert sorted(kept + held) == sorted(files)
+    with pytest.raises(ValueError, match="cannot hold back 4"):
+        split_held_back(files, 4)
+
+
+@needs_mirror
+def test_held_back_flower_photos_are_not_in_the_offline_tf_flowers():
+    """02's grader measures accuracy on photos the notebook cannot load: 50 per class, none in TFDS."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    held = sorted((paths.cache_dir() / "held_out" / "tf_flowers").rglob("*.jpg"))
+    assert len(held) == 250
+    assert {p.parent.name for p in held} == {"daisy", "dandelion", "roses", "sunflowers", "tulips"}
+    data = tfds.load("tf_flowers", split="train", data_dir=str(offline_locations()["TFDS_DATA_DIR"]))
+    in_tfds = {hashlib.sha256(example["image"].tobytes()).hexdigest() for example in tfds.as_numpy(data)}
+    assert len(in_tfds) == 1250
+    held_pixels = {hashlib.sha256(tf.io.decode_jpeg(tf.io.read_file(str(p)), channels=3).numpy().tobytes()).hexdigest()
+                   for p in held}
+    assert len(held_pixels) == 250 and not held_pixels & in_tfds

@@ -34,14 +34,19 @@ def test_an_example_replacement_must_match_exactly_once():
         apply_replacements(nb, [["y = 1", "x = 2"]], "spec")
 
 
+def _points(expected: dict) -> float:
+    """The points an example must earn ("not measured" earns none)."""
+    return sum(p for p in expected.values() if not isinstance(p, str))
+
+
 def test_every_graded_assignment_has_a_solution_an_untouched_copy_and_mutants(course):
     for assignment in GRADED_ASSIGNMENTS:
         examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
         kinds = [e.kind for e in examples]
         assert "solution" in kinds and "untouched" in kinds and kinds.count("mutant") >= 4, (assignment, kinds)
-        full = sum(examples[0].expected.values())
+        full = _points(examples[0].expected)
         for example in examples:
-            total = sum(example.expected.values())
+            total = _points(example.expected)
             assert (total == full) if example.kind in ("solution", "variant") else True
             assert (total == 0) if example.kind == "untouched" else True
             # A mutant that is expected to earn full marks would be a mistake the grader cannot see.
@@ -58,7 +63,7 @@ def test_determinism_is_checked_on_the_notebook_that_augments_in_its_pipeline(co
 def _held_out_missing(assignment: str) -> str:
     spec = spec_for(assignment)
     held_out = spec.held_out_dir(paths.mirror_dir()) if spec else None
-    if spec and spec.held_out_folder and not (held_out and held_out.is_dir()):
+    if spec and spec.has_held_out and not (held_out and held_out.is_dir()):
         return f"no held-out photos for {assignment}'s grader checks here ({held_out or 'no asset mirror'})"
     return ""
 

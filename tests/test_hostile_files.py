@@ -9,7 +9,8 @@ import pytest
 
 from grader.grading.archives import ArchiveLimits, archive_problem
 from grader.grading.collect import collect
-from grader.grading.evaluate import evaluate, model_file_problem
+from grader.grading.evaluate import evaluate
+from grader.grading.saved_models import model_file_problem
 from tests.conftest import ASSIGNMENT
 
 

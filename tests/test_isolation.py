@@ -21,7 +21,7 @@ from grader.grading.sandbox import Limits
 from grader.notebooks import read_ipynb, write_ipynb
 
 ASSIGNMENT = "a1"
-LIMITS = Limits(cell_timeout=10, submission_timeout=45, memory_bytes=2 * 2**30, output_chars=50_000,
+LIMITS = Limits(cell_timeout=6, submission_timeout=25, memory_bytes=2 * 2**30, output_chars=50_000,
                 disk_bytes=64 * 2**20)
 
 
@@ -110,6 +110,7 @@ attempt("read hidden tests", lambda: open({str(course.source(ASSIGNMENT) / "a1.i
 attempt("read solutions", lambda: os.listdir({str(paths.SOLUTIONS_DIR)!r})[0])
 attempt("read another submission", lambda: open({str(course.submitted("ann_good", ASSIGNMENT) / "a1.ipynb")!r}).read())
 attempt("read held-out photos", lambda: os.listdir({str(held_out)!r})[0])
+attempt("read held-back flower photos", lambda: os.listdir({str(paths.cache_dir() / "held_out")!r})[0])
 attempt("read the grader's key", lambda: open({str(home / ".ssh" / "id_ed25519")!r}).read())
 print("the grader's home as seen from the kernel:", os.listdir({str(Path.home())!r}))
 attempt("read a secret variable", lambda: os.environ["COURSE_TEST_CLOUD_TOKEN"])
@@ -135,7 +136,7 @@ def double(x):
                   "while True:\n    try:\n        while True:\n            pass\n"
                   "    except BaseException:\n        pass"),
         handed_in(course, folder, "eli_slow_overall", SOLUTION,
-                  lambda nb: nb.cells.extend(nbformat.v4.new_code_cell("import time\ntime.sleep(9)")
+                  lambda nb: nb.cells.extend(nbformat.v4.new_code_cell("import time\ntime.sleep(5)")
                                              for _ in range(6))),
         handed_in(course, folder, "eve_memory_hog",
                   "blocks = []\nwhile True:\n    blocks.append(bytearray(b'x' * 2**28))"),
@@ -190,7 +191,7 @@ def test_good_submissions_get_full_marks_beside_bad_ones(graded):
 def test_an_endless_cell_hits_the_cell_time_limit_and_the_rest_is_graded(graded):
     course, rows = graded
     row = rows["cat_loops_forever"]
-    assert row.status == GRADED and "interrupted at the 10 s cell time limit" in row.reason
+    assert row.status == GRADED and "interrupted at the 6 s cell time limit" in row.reason
     assert row.total == 0
 
 
@@ -201,7 +202,7 @@ def test_a_loop_that_swallows_interrupts_times_out(graded):
 
 def test_a_notebook_slower_than_the_submission_limit_times_out(graded):
     row = graded[1]["eli_slow_overall"]
-    assert row.status == TIMED_OUT and "longer than 45 s" in row.reason
+    assert row.status == TIMED_OUT and "longer than 25 s" in row.reason
 
 
 def test_a_memory_hog_gets_memory_error_inside_its_own_kernel(graded):
@@ -232,7 +233,8 @@ def test_a_snooping_notebook_sees_nothing_of_the_instructors(graded):
                  and not (in_tmp and line.startswith("write repository"))]
     assert not succeeded, text
     for attempt in ("read gradebook", "write gradebook", "read hidden tests", "read solutions",
-                    "read another submission", "read held-out photos", "read the grader's key",
+                    "read another submission", "read held-out photos", "read held-back flower photos",
+                    "read the grader's key",
                     "read a secret variable", "read a secret variable of the box's first process",
                     "network", "ptrace the kernel", "read the kernel's memory",
                     *(() if in_tmp else ("write repository",))):

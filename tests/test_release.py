@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from grader import paths
-from grader.release.build import assignments, check
+from grader.release.build import assignments, compare
 
 NAMES = assignments()
 BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
@@ -64,16 +64,17 @@ def test_colab_copy_opens_on_gpu_with_badge_and_setup(released, name):
     assert graded and all(c["id"] == c["metadata"]["nbgrader"]["grade_id"] for c in graded)
 
 
-def test_committed_notebooks_match_their_sources():
-    assert check() == []
+def test_committed_notebooks_match_their_sources(released):
+    """`course release --check` compares a fresh release with notebooks/; the session's release is one."""
+    assert compare(released[1], paths.NOTEBOOKS_DIR) == []
 
 
-def test_check_catches_a_hand_edited_notebook(tmp_path):
+def test_check_catches_a_hand_edited_notebook(released, tmp_path):
     edited = tmp_path / "notebooks"
     shutil.copytree(paths.NOTEBOOKS_DIR, edited)
     target = edited / f"{NAMES[0]}.py"
     target.write_text(target.read_text().replace("raise NotImplementedError()", "pass", 1))
     (edited / "99_orphan.py").write_text("# %%\n")
-    problems = check(notebooks_dir=edited)
+    problems = compare(released[1], edited)
     assert any(f"{NAMES[0]}.py differs" in p for p in problems)
     assert any("99_orphan.py has no source" in p for p in problems)

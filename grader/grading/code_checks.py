@@ -225,9 +225,162 @@ def grad_cam_localises(params: dict, notebook: Path, scratch: Path) -> tuple[boo
                 f"dog's in column {columns['right']}" + ("" if ok else " (expected left of and right of the middle)"))
 
 
+# Runs in the child: each job is one of the student's cells, in a namespace of its own with the few
+# names of the notebook it needs (a profile with the CPU sizes, no ImageNet download); then it saves what
+# the cell built for the parent to open: a compiled model as a .keras file, or a model's architecture
+# (with its trainable flags) as JSON. All jobs share one process: TensorFlow is imported once.
+CELL_PROBE = """
+import json, sys
+from pathlib import Path
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def feature_extractor(base, preprocess):
+    inputs = keras.Input(base.input_shape[1:])
+    return keras.Model(inputs, base(preprocess(inputs)))
+
+
+for job in json.loads(Path(sys.argv[1]).read_text()):
+    out, action = Path(job["out"]), job["action"]
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        namespace = {"keras": keras, "np": np, "tf": tf, "feature_extractor": feature_extractor, **job["setup"]}
+        try:
+            exec(compile(Path(job["cell_file"]).read_text(), "<the student's cell>", "exec"), namespace)
+        except Exception:
+            # In the notebook, a line after the task may use names the probe does not define (a print):
+            # what the task built is still judged, and a task that never ran fails below.
+            if action["name"] not in namespace:
+                raise
+        if action["kind"] == "call_and_save":
+            namespace[action["name"]](*action["args"]).save(out / "built.keras")
+        else:
+            (out / "built.json").write_text(namespace[action["name"]].to_json())
+    except BaseException as error:
+        (out / "error.txt").write_text(f"{type(error).__name__}: {error}"[:300])
+"""
+
+
+def _head_job(params: dict) -> dict:
+    return {"cell": params["cell"], "setup": {"NUM_CLASSES": params["classes"]},
+            "action": {"kind": "call_and_save", "name": params["function"], "args": [8]}}
+
+
+def _base_job(params: dict) -> dict:
+    return {"cell": params["cell"], "setup": {"CONFIG": {"sizes": params["sizes"]}, params["weights_variable"]: None},
+            "action": {"kind": "architecture", "name": params["variable"]}}
+
+
+_probed: dict[tuple[str, str], tuple[Path | None, str]] = {}
+
+
+def _key(notebook: Path, job: dict) -> tuple[str, str]:
+    return str(notebook), json.dumps(job, sort_keys=True)
+
+
+def run_cell_probes(notebook: Path, jobs: list[dict], scratch: Path) -> None:
+    """Run `jobs` (the student's cells named in them) in one fresh child process; each job's result,
+    (the saved file, "") or (None, why not), is kept for the check that asked for it."""
+    listed = []
+    for i, job in enumerate(jobs):
+        source = cell_source(notebook, job["cell"])
+        if source is None:
+            _probed[_key(notebook, job)] = (None, f"the notebook has no cell {job['cell']!r} to run")
+            continue
+        cell_file = scratch / f"job{i}-{job['cell']}.py"
+        cell_file.write_text(source)
+        listed.append((job, {**job, "cell_file": str(cell_file), "out": str(scratch / f"job{i}")}))
+    if not listed:
+        return
+    (scratch / "jobs.json").write_text(json.dumps([full for _, full in listed]))
+    try:
+        run = subprocess.run([sys.executable, "-c", CELL_PROBE, str(scratch / "jobs.json")], capture_output=True,
+                             text=True, timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, cwd=scratch)
+        failed = (run.stderr.strip().splitlines() or ["no output"])[-1][:200] if run.returncode else "no result"
+    except subprocess.TimeoutExpired:
+        failed = f"did not finish within {PROBE_TIMEOUT_SECONDS} s"
+    for job, full in listed:
+        out = Path(full["out"])
+        built = out / ("built.keras" if job["action"]["kind"] == "call_and_save" else "built.json")
+        if built.is_file():
+            result = (built, "")
+        elif (out / "error.txt").is_file():
+            result = (None, f"cell {job['cell']!r} failed when run by the grader: {(out / 'error.txt').read_text()}")
+        else:
+            result = (None, f"cell {job['cell']!r} failed when run by the grader: {failed}")
+        _probed[_key(notebook, job)] = result
+
+
+def prefetch_cell_probes(checks: list, notebook: Path) -> None:
+    """The cell probes of all of `checks` at once (one child process, one TensorFlow import)."""
+    import tempfile
+
+    jobs = [PROBE_JOBS[c.check](c.params) for c in checks if c.check in PROBE_JOBS]
+    if len(jobs) > 1:
+        run_cell_probes(notebook, jobs, Path(tempfile.mkdtemp(prefix="cell-probes-")))
+
+
+def _probe(notebook: Path, job: dict, scratch: Path) -> tuple[Path | None, str]:
+    if _key(notebook, job) not in _probed:
+        run_cell_probes(notebook, [job], scratch)
+    return _probed[_key(notebook, job)]
+
+
+def head_fits_sparse_labels(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+    """The student's head builder, called by the grader in a fresh process: its compiled head ends in a
+    softmax over the classes, with a loss for integer labels on probabilities."""
+    from grader.grading.model_checks import loss_matches_activation, output_layer, output_shape
+    from grader.grading.saved_models import load_saved_model
+
+    built, problem = _probe(notebook, _head_job(params), scratch)
+    if built is None:
+        return False, problem
+    head, problem = load_saved_model(built)
+    if head is None:
+        return False, problem
+    shape_ok, shape = output_shape(head, {"shape": [params["classes"]]}, None)
+    activation = output_layer(head).activation.__name__
+    loss_ok, loss = loss_matches_activation(head, {"labels": "sparse"}, None)
+    problems = [m for ok, m in ((shape_ok, shape), (activation == "softmax", f"the head ends in {activation}, "
+                                "not a softmax"), (loss_ok, loss)) if not ok]
+    if problems:
+        return False, f"{params['function']}, run by the grader: " + "; ".join(problems)
+    return True, f"{params['function']}, run by the grader in a fresh process: softmax over {params['classes']}, {loss}"
+
+
+def cell_builds_frozen_base(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+    """The student's cell, run by the grader in a fresh process (random weights, no download), builds
+    the named pretrained base frozen; the grader rebuilds it from its saved architecture and counts."""
+    import keras
+
+    built, problem = _probe(notebook, _base_job(params), scratch)
+    if built is None:
+        return False, problem
+    try:
+        base = keras.models.model_from_json(built.read_text())  # safe mode: no code from the file runs
+    except Exception as error:
+        return False, f"{params['variable']}, built by the grader, cannot be rebuilt: {type(error).__name__}: {error}"
+    problems = []
+    if base.trainable_weights:
+        problems.append(f"{len(base.trainable_weights)} trainable weights (freeze the base)")
+    if tuple(base.output_shape) != (None, params["features"]):
+        problems.append(f"output shape {tuple(base.output_shape)}, expected (None, {params['features']})")
+    if not base.name.startswith(params["name"]):
+        problems.append(f"the model is {base.name!r}, expected {params['name']}")
+    if problems:
+        return False, f"{params['variable']}, built by the grader from your cell: " + "; ".join(problems)
+    return True, (f"{params['variable']}, built by the grader from your cell in a fresh process: {base.name}, "
+                  f"{len(base.layers)} layers, frozen, {params['features']} features")
+
+
 CODE_CHECKS = {
     "callback_stops_at_target": callback_stops_at_target,
     "activations_match_layers": activations_match_layers,
     "grad_cam_map": grad_cam_map,
     "grad_cam_localises": grad_cam_localises,
+    "head_fits_sparse_labels": head_fits_sparse_labels,
+    "cell_builds_frozen_base": cell_builds_frozen_base,
 }
+PROBE_JOBS = {"head_fits_sparse_labels": _head_job, "cell_builds_frozen_base": _base_job}

@@ -13,38 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-MAX_MODEL_BYTES = 256 * 2**20  # MobileNetV2 models saved here are ~10-25 MB
-MAX_UNPACKED_BYTES = 512 * 2**20
-KERAS_ARCHIVE_FILES = {"config.json", "metadata.json", "model.weights.h5"}
-
-
-def model_file_problem(model_file: Path) -> str:
-    """Why the notebook's saved model must not be opened, or ''. The file is the student's: a link to
-    somewhere else, a FIFO that blocks a reader forever, a device, or an archive that expands enormously
-    never reaches Keras."""
-    import stat
-    import zipfile
-
-    try:
-        info = model_file.lstat()
-    except FileNotFoundError:
-        return f"no saved model {model_file.name!r}: the notebook must save it (see its 'Save' section)"
-    if stat.S_ISLNK(info.st_mode):
-        return f"{model_file.name!r} is a symbolic link, not a saved model"
-    if not stat.S_ISREG(info.st_mode):
-        return f"{model_file.name!r} is not a regular file (a folder, FIFO or device), not a saved model"
-    if info.st_size > MAX_MODEL_BYTES:
-        return f"{model_file.name!r} is {info.st_size / 2**20:.0f} MB, more than a saved model of this course"
-    try:
-        with zipfile.ZipFile(model_file) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        return f"{model_file.name!r} is not a Keras .keras archive ({error})"
-    unexpected = sorted({e.filename for e in entries} - KERAS_ARCHIVE_FILES)
-    if unexpected or sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        why = f"unexpected entries {unexpected[:3]}" if unexpected else "it expands to more than 512 MB"
-        return f"{model_file.name!r} is not a plain Keras model file: {why}"
-    return ""
+from grader.grading.saved_models import load_saved_model
 
 
 def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: Path | None = None,
@@ -57,7 +26,7 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     TensorFlow process beside them, and 05's 8 examples took 338 s against 294 s (one run each, not
     conclusive; nothing showed a gain), so the evaluator only imports TensorFlow early.
     """
-    from grader.grading.code_checks import CODE_CHECKS
+    from grader.grading.code_checks import CODE_CHECKS, prefetch_cell_probes
     from grader.grading.model_checks import CheckResult
     from grader.spec import spec_for
 
@@ -66,42 +35,45 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
         return []
     if wait is not None:
         wait()
+    if notebook is not None and notebook.is_file():
+        try:
+            prefetch_cell_probes(list(spec.checks), notebook)
+        except Exception:  # each check then runs its own probe, and fails with its reason
+            pass
     done = {i: _code_check(check, notebook) for i, check in enumerate(spec.checks) if check.check in CODE_CHECKS}
-    model, problem = None, model_file_problem(model_file)
-    if not problem and len(done) < len(spec.checks):
-        model, problem = _load(model_file)
+    model, problem = None, ""
+    if any(i not in done and "file" not in check.params for i, check in enumerate(spec.checks)):
+        model, problem = load_saved_model(model_file)
     results = []
     for i, check in enumerate(spec.checks):
         if i in done:
             results.append(done[i])
-        elif model is None:
+        elif model is None and "file" not in check.params:
             results.append(CheckResult(check.test, check.check, False, problem))
         else:
-            results.append(_model_check(check, model, spec, mirror))
+            results.append(_model_check(check, model, spec, mirror, model_file.parent))
     return [r.to_dict() for r in results]
 
 
-def _load(model_file: Path):
-    import keras
-
-    keras.utils.set_random_seed(0)
-    try:
-        # safe_mode refuses Lambda layers and other code hidden in the file.
-        return keras.models.load_model(model_file, safe_mode=True), ""
-    except Exception as error:  # any unloadable file earns zero with the reason
-        return None, f"the saved model {model_file.name!r} cannot be loaded: {type(error).__name__}: {error}"
-
-
-def _model_check(check, model, spec, mirror: Path | None):
-    from grader.grading.model_checks import CheckResult, Context, run_check
+def _model_check(check, model, spec, mirror: Path | None, model_dir: Path):
+    from grader.grading.model_checks import CheckResult, Context, WeightsMissing, reference_features_model, run_check
 
     held_out = spec.held_out_dir(mirror)
-    if check.check == "held_out_accuracy" and (held_out is None or not held_out.is_dir()):
+    if check.check.startswith("held_out_") and (held_out is None or not held_out.is_dir()):
         reason = f"no held-out photos here ({held_out or 'no asset mirror'}): grade where they exist"
         return CheckResult(check.test, check.check, False, reason, not_measured=reason)
     try:
+        if "application" in check.params:  # the grader's own base first: without it, nothing to judge
+            reference_features_model(check.params["application"], check.params.get("size", spec.image_size),
+                                     check.params.get("weights", ""))
+        if "file" in check.params:  # another file the notebook saved (02: a head on its own)
+            model, problem = load_saved_model(model_dir / Path(check.params["file"]).name)
+            if model is None:
+                return CheckResult(check.test, check.check, False, problem)
         outcome = run_check(check.check, model, check.params, Context(spec.image_size, held_out,
                                                                       spec.held_out_classes))
+    except WeightsMissing as missing:  # the grader's own base: not the student's fault, not a pass
+        return CheckResult(check.test, check.check, False, str(missing), not_measured=str(missing))
     except Exception as error:  # a model of an unexpected shape fails the check, with the reason
         outcome = (False, f"{type(error).__name__}: {error}")
     return CheckResult(check.test, check.check, *outcome)

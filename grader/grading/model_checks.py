@@ -7,6 +7,7 @@ weights, compile settings) and at held-out photos, so nothing a notebook redefin
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,11 +38,26 @@ class Context:
 
 
 def pretrained_base(model: keras.Model) -> keras.Model:
-    """The nested model with the most layers: the pretrained base (or its cut) inside the student's model."""
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if not nested:
+    """The pretrained base (or its cut) inside the student's model: the nested model with the most weights,
+    unwrapped where it only puts preprocessing in front of the base (02's feature models)."""
+    def nested(m: keras.Model) -> list[keras.Model]:
+        return [layer for layer in m.layers if isinstance(layer, keras.Model)]
+
+    if not nested(model):
         raise ValueError("the saved model holds no nested pretrained base model")
-    return max(nested, key=lambda m: len(m.layers))
+    base = max(nested(model), key=lambda m: m.count_params())
+    while nested(base) and (inner := max(nested(base), key=lambda m: m.count_params())).count_params() == \
+            base.count_params():
+        base = inner
+    return base
+
+
+def output_layer(model: keras.Model) -> keras.layers.Layer:
+    """The layer that makes the model's output, inside nested models (02: a head model on top)."""
+    last = model.layers[-1]
+    while isinstance(last, keras.Model):
+        last = last.layers[-1]
+    return last
 
 
 def _verdict(problems: list[str], ok: str) -> tuple[bool, str]:
@@ -68,7 +84,7 @@ def output_shape(model, params, context) -> tuple[bool, str]:
 def head_layers(model, params, context) -> tuple[bool, str]:
     ok, message = output_shape(model, params, context)
     problems = [] if ok else [message]
-    activation = model.layers[-1].activation.__name__ if hasattr(model.layers[-1], "activation") else None
+    activation = output_layer(model).activation.__name__ if hasattr(output_layer(model), "activation") else None
     if activation != params["activation"]:
         problems.append(f"last layer activation {activation}, expected {params['activation']}")
     base = pretrained_base(model)
@@ -181,10 +197,12 @@ def loss_matches_activation(model, params, context) -> tuple[bool, str]:
     config = loss.get_config() if hasattr(loss, "get_config") else {}
     name = config.get("name") or getattr(loss, "__name__", str(loss))
     from_logits = bool(config.get("from_logits", False))
-    activation = model.layers[-1].activation.__name__
+    activation = output_layer(model).activation.__name__
     units = model.output_shape[-1]
     problems = []
     family = "binary_crossentropy" if units == 1 else "categorical_crossentropy"
+    if params.get("labels") == "sparse":  # integer labels 0..n-1, not one-hot vectors
+        family = "sparse_categorical_crossentropy"
     if family not in name:
         problems.append(f"{units} output unit(s) need {family}, the saved loss is {name}")
     if from_logits != (activation == "linear"):
@@ -192,24 +210,67 @@ def loss_matches_activation(model, params, context) -> tuple[bool, str]:
     return _verdict(problems, f"saved loss {name} (from_logits={from_logits}) fits a {activation} output")
 
 
-def held_out_images(context: Context) -> tuple[tf.Tensor, np.ndarray]:
+def held_out_images(context: Context, size: int | None = None) -> tuple[tf.Tensor, np.ndarray]:
+    """The held-out photos as raw 0-255 floats at `size` (the spec's image size by default), and labels."""
+    size = size or context.image_size
     images, labels = [], []
     for label, name in enumerate(context.held_out_classes):
         for path in sorted((context.held_out_dir / name).glob("*.jpg")):
             image = tf.io.decode_jpeg(tf.io.read_file(str(path)), channels=3)
-            images.append(tf.image.resize(tf.cast(image, tf.float32), (context.image_size, context.image_size)))
+            images.append(tf.image.resize(tf.cast(image, tf.float32), (size, size)))
             labels.append(label)
     return tf.stack(images), np.array(labels)
 
 
-def held_out_accuracy(model, params, context) -> tuple[bool, str, float]:
-    images, labels = held_out_images(context)
-    scores = model.predict(images, batch_size=32, verbose=0)
+def _predicted_classes(scores: np.ndarray, activation: str) -> np.ndarray:
     if scores.shape[-1] == 1:
-        cut = 0.0 if model.layers[-1].activation.__name__ == "linear" else 0.5
-        predicted = (scores[:, 0] > cut).astype(int)
-    else:
-        predicted = scores.argmax(axis=-1)
+        return (scores[:, 0] > (0.0 if activation == "linear" else 0.5)).astype(int)
+    return scores.argmax(axis=-1)
+
+
+def held_out_accuracy(model, params, context) -> tuple[bool, str, float]:
+    # The model's own input size where it has one: the full profile may train at another size.
+    images, labels = held_out_images(context, model.input_shape[1])
+    scores = model.predict(images, batch_size=32, verbose=0)
+    return _accuracy_verdict(_predicted_classes(scores, output_layer(model).activation.__name__), labels, params)
+
+
+class WeightsMissing(RuntimeError):
+    """The grader's own pretrained base cannot be loaded here: the check is not measured."""
+
+
+@functools.cache
+def reference_features_model(application: str, size: int, weights: str = "") -> keras.Model:
+    """The grader's own frozen `application` with ImageNet weights, from raw photos to pooled features.
+    `weights` names the file in data/assets.toml: looked for first, so a missing file costs no model build."""
+    from grader.assets.catalog import find
+
+    module = {"InceptionV3": keras.applications.inception_v3, "MobileNetV2": keras.applications.mobilenet_v2}
+    try:
+        if weights:
+            asset = find("weights", weights)
+            keras.utils.get_file(asset.fields["file"], asset.fields["url"], cache_subdir="models",
+                                 file_hash=asset.fields.get("md5"))
+        base = getattr(keras.applications, application)(input_shape=(size, size, 3), include_top=False,
+                                                        weights="imagenet", pooling="avg")
+    except Exception as error:  # offline, with no cached copy of the official file
+        raise WeightsMissing(f"{application} ImageNet weights could not be loaded here "
+                             f"({type(error).__name__}: {str(error)[:160]})") from error
+    inputs = keras.Input((size, size, 3))
+    return keras.Model(inputs, base(module[application].preprocess_input(inputs)))
+
+
+def held_out_head_accuracy(head, params, context) -> tuple[bool, str, float]:
+    """A head saved on its own (the check's `file`), put by the grader on its own copy of the pretrained
+    base and measured on the held-out photos: the student's kernel computes none of it."""
+    size = params.get("size", context.image_size)
+    features = reference_features_model(params["application"], size, params.get("weights", ""))
+    images, labels = held_out_images(context, size)
+    scores = head.predict(features.predict(images, batch_size=32, verbose=0), batch_size=32, verbose=0)
+    return _accuracy_verdict(_predicted_classes(scores, output_layer(head).activation.__name__), labels, params)
+
+
+def _accuracy_verdict(predicted: np.ndarray, labels: np.ndarray, params: dict) -> tuple[bool, str, float]:
     accuracy = float((predicted == labels).mean())
     threshold = params["threshold"]
     verdict = "reaches" if accuracy >= threshold else "is below"
@@ -226,6 +287,7 @@ CHECKS = {
     "base_matches_imagenet": base_matches_imagenet,
     "loss_matches_activation": loss_matches_activation,
     "held_out_accuracy": held_out_accuracy,
+    "held_out_head_accuracy": held_out_head_accuracy,
     "trainable_from": trainable_from,
     "batchnorm_frozen": batchnorm_frozen,
     "learning_rate_lowered": learning_rate_lowered,

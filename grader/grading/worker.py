@@ -353,10 +353,11 @@ class Evaluator:
         command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment,
                    str(scratch.workdir / (self.spec.model or "no-model")), "--wait", "--notebook", str(handed_in)]
         env = private_asset_homes(env, scratch.evaluator_runtime)
+        env["COURSE_CACHE_DIR"] = str(paths.cache_dir())  # where held-back photos are (spec.held_out_dir)
         if task.sandbox:
             box = Box(workdir=scratch.workdir, writable=(scratch.evaluator_runtime,),
                       readable=(scratch.workdir, paths.DATA_DIR, *assets, *map(Path, task.held_out)),
-                      env=box_environment(env, extra=("COURSE_ASSETS_MIRROR",)),
+                      env=box_environment(env, extra=("COURSE_ASSETS_MIRROR", "COURSE_CACHE_DIR")),
                       files=identity_files(scratch.evaluator_runtime / "etc"))
             command = sandbox_argv(command, box, limits)
         with open(self.log, "wb") as out:

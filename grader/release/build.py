@@ -73,24 +73,29 @@ def release(
 
 def check(solutions_dir: Path | None = None, notebooks_dir: Path | None = None) -> list[str]:
     """Differences between the committed notebooks/ and what the sources generate (empty: none)."""
-    notebooks_dir = notebooks_dir or paths.NOTEBOOKS_DIR
-    problems = []
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "notebooks"
-        generated = release(CourseDir(Path(tmp) / "course"), fresh, solutions_dir)
-        expected_names = {p.name for p in generated}
-        for path in generated:
-            committed = notebooks_dir / path.name
-            if not committed.exists():
-                problems.append(f"{committed} is missing: run `course release`")
-                continue
-            if committed.read_text() != path.read_text():
-                diff = difflib.unified_diff(
-                    committed.read_text().splitlines(), path.read_text().splitlines(),
-                    str(committed), "generated", lineterm="", n=1,
-                )
-                problems.append(f"{committed} differs from its source:\n" + "\n".join(list(diff)[:40]))
-        for stray in sorted(notebooks_dir.glob("*")):
-            if stray.suffix in (".py", ".ipynb") and stray.name not in expected_names:
-                problems.append(f"{stray} has no source in solutions/")
+        release(CourseDir(Path(tmp) / "course"), fresh, solutions_dir)
+        return compare(fresh, notebooks_dir or paths.NOTEBOOKS_DIR)
+
+
+def compare(generated_dir: Path, notebooks_dir: Path) -> list[str]:
+    """Differences between the notebooks a release generated and the committed ones (empty: none)."""
+    problems = []
+    generated = sorted(generated_dir.glob("*"))
+    expected_names = {p.name for p in generated}
+    for path in generated:
+        committed = notebooks_dir / path.name
+        if not committed.exists():
+            problems.append(f"{committed} is missing: run `course release`")
+            continue
+        if committed.read_text() != path.read_text():
+            diff = difflib.unified_diff(
+                committed.read_text().splitlines(), path.read_text().splitlines(),
+                str(committed), "generated", lineterm="", n=1,
+            )
+            problems.append(f"{committed} differs from its source:\n" + "\n".join(list(diff)[:40]))
+    for stray in sorted(notebooks_dir.glob("*")):
+        if stray.suffix in (".py", ".ipynb") and stray.name not in expected_names:
+            problems.append(f"{stray} has no source in solutions/")
     return problems

@@ -66,6 +66,16 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
     "grad_cam_localises": lambda params: (
         "the grader runs your `grad_cam` in a fresh process for each dog's breed and checks that each map "
         "peaks on its own dog"),
+    "head_fits_sparse_labels": lambda params: (
+        f"the grader calls your `{params['function']}` in a fresh process and checks the head it returns: a "
+        f"softmax over {params['classes']} classes, compiled with a loss for integer labels on probabilities"),
+    "cell_builds_frozen_base": lambda params: (
+        f"the grader runs your `{params['cell']}` cell in a fresh process (random weights, no download) and "
+        f"checks that `{params['variable']}` is a frozen {params['name']} with {params['features']} features"),
+    "held_out_head_accuracy": lambda params: (
+        f"the grader puts the head your notebook saved (`{params['file']}`) on its own {params['application']} "
+        f"and measures the accuracy, in a fresh process, on {params['held_out_about']}: it must reach "
+        f"{params['threshold']} (not measured where the grader has no {params['application']} ImageNet weights)"),
 }
 
 
