@@ -70,3 +70,21 @@ def released(tmp_path_factory):
     course = CourseDir(root / "course")
     release(course, root / "notebooks")
     return course, root / "notebooks"
+
+
+@pytest.fixture(scope="session")
+def graded_on_one_pool(released, tmp_path_factory):
+    """The graded examples of every assignment (test_grading.py) and the measured exploits on every
+    release (test_tampering.py), graded in one run on one pool: one kit, collect and Dask start per
+    assignment, and no core idle between the two sets. Returns (examples, results) per assignment."""
+    from grader.assets.environment import notebook_environment
+    from grader.grading.autograde import autograde_many
+    from tests.test_grading import example_files
+    from tests.test_tampering import exploit_files
+
+    course = released[0]
+    folder = tmp_path_factory.mktemp("handed_in")
+    examples, files, rosters = example_files(course, folder)
+    for assignment, exploits in exploit_files(course, folder).items():
+        files.setdefault(assignment, []).extend(exploits)
+    return examples, autograde_many(course, files, notebook_environment(), rosters)

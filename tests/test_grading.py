@@ -6,8 +6,7 @@ import nbformat
 import pytest
 
 from grader import paths
-from grader.assets.environment import notebook_environment
-from grader.grading.autograde import GRADED, MISSING, autograde_many
+from grader.grading.autograde import GRADED, MISSING
 from grader.grading.examples import apply_replacements, load_examples, mutation_score
 from grader.grading.report import format_table, grade_rows, matches, not_measured, write_csv
 from grader.markers import not_measured_reason
@@ -68,11 +67,8 @@ def _held_out_missing(assignment: str) -> str:
     return ""
 
 
-@pytest.fixture(scope="module")
-def graded_examples(course, tmp_path_factory):
-    """Every graded assignment's examples, graded in one run on one pool (no core idles between
-    assignments): assignment -> (examples, results)."""
-    folder = tmp_path_factory.mktemp("examples")
+def example_files(course, folder):
+    """Every graded assignment's examples written as hand-ins: (examples, files, rosters) per assignment."""
     examples, files, rosters = {}, {}, {}
     for assignment in GRADED_ASSIGNMENTS:
         if _held_out_missing(assignment):
@@ -83,8 +79,16 @@ def graded_examples(course, tmp_path_factory):
             files[assignment].append(folder / f"{example.student}__{assignment}.ipynb")
             write_ipynb(example.notebook, files[assignment][-1])
         rosters[assignment] = [e.student for e in examples[assignment]] + ["zoe_never_handed_in"]
-    results = autograde_many(course, files, notebook_environment(), rosters)
-    return {assignment: (examples[assignment], results[assignment]) for assignment in files}
+    return examples, files, rosters
+
+
+@pytest.fixture(scope="module")
+def graded_examples(graded_on_one_pool):
+    """Every graded assignment's examples, graded on the session's one pool (conftest.py):
+    assignment -> (examples, results)."""
+    examples, results = graded_on_one_pool
+    return {assignment: (examples[assignment], [r for r in results[assignment] if not r.student.startswith("cheat_")])
+            for assignment in examples}
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import copy
 import nbformat
 import pytest
 
-from grader.grading.autograde import GRADED, autograde, autograde_many
+from grader.grading.autograde import GRADED, autograde
 from grader.grading.report import grade_rows
 from grader.grading.tampering import scan
 from grader.notebooks import read_ipynb, write_ipynb
@@ -105,10 +105,8 @@ def course(released):
     return released[0]
 
 
-@pytest.fixture(scope="module")
-def exploits_graded(course, tmp_path_factory):
-    """The untouched release of every notebook plus either exploit, graded in one run on one pool."""
-    folder = tmp_path_factory.mktemp("exploits")
+def exploit_files(course, folder):
+    """The untouched release of every notebook plus either exploit, written as hand-ins per assignment."""
     files = {}
     for assignment in assignments():
         release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
@@ -119,7 +117,14 @@ def exploits_graded(course, tmp_path_factory):
             cell.source = EXPLOITS[name] + cell.source
             files[assignment].append(folder / f"cheat_{name}__{assignment}.ipynb")
             write_ipynb(nb, files[assignment][-1])
-    return autograde_many(course, files, plain_env(folder), workers=2)
+    return files
+
+
+@pytest.fixture(scope="module")
+def exploits_graded(graded_on_one_pool):
+    """The exploits' results, graded on the session's one pool beside the graded examples (conftest.py)."""
+    _, results = graded_on_one_pool
+    return {assignment: [r for r in rows if r.student.startswith("cheat_")] for assignment, rows in results.items()}
 
 
 @pytest.mark.parametrize("assignment", assignments())
