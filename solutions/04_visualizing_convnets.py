@@ -270,11 +270,11 @@ plt.show()
 # %% [markdown]
 # ## 5. Grad-CAM: where does the network look?
 #
-# **Grad-CAM** (Selvaraju et al., 2017) explains one class score with the last convolutional layer,
-# whose 7x7 grid of 1280 features is the last place that still knows *where* things are:
+# **Grad-CAM** (Selvaraju et al., 2017) explains one class with the last convolutional layer, whose
+# 7x7 grid of 1280 features is the last place that still knows *where* things are:
 #
-# 1. compute the class score and the last conv layer's output (`out_relu`) in one forward pass,
-# 2. take the gradient of the score with respect to that output,
+# 1. compute the class's output and the last conv layer's output (`out_relu`) in one forward pass,
+# 2. take the gradient of that output with respect to the conv output,
 # 3. average the gradient over the 7x7 grid: one weight per feature map, its importance for the class,
 # 4. sum the feature maps times their weights, keep the positive part (ReLU) and scale to [0, 1].
 #
@@ -282,6 +282,12 @@ plt.show()
 # prepared image `(224, 224, 3)`. Return a 2-D NumPy array with the last conv layer's spatial size
 # (7x7 at 224 px) and values in [0, 1]. Build
 # `keras.Model(model.input, [model.get_layer(name).output, model.output])` and use `tf.GradientTape`.
+#
+# Which output? The model ends in a softmax, so `model.output` is the class's **probability**. The paper
+# and Keras's own Grad-CAM example use the **score before the softmax** (the logit) instead: a
+# probability also goes up when *other* classes go down, so its gradient mixes in evidence against the
+# competitors. Here you use the probability, as the tests do; section 5b puts both side by side on
+# this photo, and the difference is worth seeing.
 
 
 # %% nbgrader={"grade": false, "grade_id": "grad_cam", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -356,6 +362,39 @@ plt.show()
 # the faint cat-like evidence sits; read a heatmap together with its score.
 
 # %% [markdown]
+# ## 5b. Probability or score before the softmax?
+#
+# The same `grad_cam`, on a copy of the model whose last layer has no activation, explains each breed's
+# **logit** instead of its probability. Where are the peaks now?
+
+# %%
+logit_model = keras.models.clone_model(model)
+logit_model.set_weights(model.get_weights())
+logit_model.layers[-1].activation = None  # the score before the softmax
+peak_column = lambda heatmap: int(np.unravel_index(np.argmax(heatmap), heatmap.shape)[1])  # noqa: E731
+fig, axes = plt.subplots(2, 2, figsize=(11, 9))
+for row, (kind, explained) in zip(axes, (("probability", model), ("score before the softmax", logit_model)),
+                                  strict=True):
+    for ax, (title, index) in zip(row, list(classes.items())[:2], strict=True):
+        heatmap = grad_cam(explained, pets_image, index, LAST_CONV_LAYER)
+        ax.imshow(pets_photo)
+        ax.imshow(heatmap, cmap="jet", alpha=0.45, extent=(0, width, height, 0), interpolation="bilinear")
+        ax.set_title(f"{title}\n{kind}: peak in column {peak_column(heatmap)} of 0-6", fontsize=10)
+        ax.axis("off")
+        print(f"{kind:>24}, {title}: peak in column {peak_column(heatmap)}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# With this course's weights the two breeds' logit maps both peak near the middle: each logit rises
+# with "dog-like" evidence anywhere, on either dog. The probability maps separate the dogs, because a
+# breed's probability only rises where the evidence favours it *over the other breed*: the softmax
+# makes Grad-CAM contrastive. That is why this notebook explains probabilities. The price shows on the
+# near-zero cat class above: its probability's gradient is mostly the other classes' (pushing them
+# down), so its map says little about cats. For a class the model believes in, use the probability to
+# tell it from its neighbours; use the logit to see all the evidence for it.
+
+# %% [markdown]
 # ## 6. Grading checks
 #
 # At grading time, this checks that your Grad-CAM finds each dog: the map for the left dog's breed
@@ -385,5 +424,6 @@ assert _columns["right_dog"] > 3.5, f"the Boston terrier map peaks in column {_c
 #   more abstract. That general-to-specific ladder is why a frozen ImageNet base transfers well.
 # - Gradient ascent in input space shows what single filters respond to: stripes early, textures and
 #   parts later.
-# - Grad-CAM weights the last conv layer's maps by the gradient of a class score, and shows where
-#   the evidence for that class lies. Always read it together with the class's probability.
+# - Grad-CAM weights the last conv layer's maps by the gradient of a class's output, and shows where
+#   the evidence for that class lies. A probability's map is contrastive (this class over the others),
+#   a logit's is not. Always read a map together with the class's probability.
