@@ -230,7 +230,7 @@ def grad_cam_localises(params: dict, notebook: Path, scratch: Path) -> tuple[boo
 # the cell built for the parent to open: a compiled model as a .keras file, or a model's architecture
 # (with its trainable flags) as JSON. All jobs share one process: TensorFlow is imported once.
 CELL_PROBE = """
-import json, sys
+import json, shutil, sys
 from pathlib import Path
 import keras
 import numpy as np
@@ -244,7 +244,8 @@ def feature_extractor(base, preprocess):
 
 for job in json.loads(Path(sys.argv[1]).read_text()):
     out, action = Path(job["out"]), job["action"]
-    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # whatever an earlier job's cell left here is not this job's
+    out.mkdir(parents=True)
     try:
         namespace = {"keras": keras, "np": np, "tf": tf, "feature_extractor": feature_extractor, **job["setup"]}
         try:
@@ -304,10 +305,11 @@ def run_cell_probes(notebook: Path, jobs: list[dict], scratch: Path) -> None:
     for job, full in listed:
         out = Path(full["out"])
         built = out / ("built.keras" if job["action"]["kind"] == "call_and_save" else "built.json")
-        if built.is_file():
-            result = (built, "")
-        elif (out / "error.txt").is_file():
+        # The error first: another job's cell runs in the same child and could leave a file here.
+        if (out / "error.txt").is_file():
             result = (None, f"cell {job['cell']!r} failed when run by the grader: {(out / 'error.txt').read_text()}")
+        elif built.is_file():
+            result = (built, "")
         else:
             result = (None, f"cell {job['cell']!r} failed when run by the grader: {failed}")
         _probed[_key(notebook, job)] = result
