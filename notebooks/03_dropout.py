@@ -32,14 +32,12 @@
 #
 # When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
 #
-# - `test_features` (2 points): the test cell passes.
-# - `test_build_model` (3 points): the test cell passes.
+# - `test_features` (2 points): the test cell passes; and the grader runs your `extract_features` in a fresh process on made-up photos in batches, through a stand-in extractor, and checks every row of features and every label, in the dataset's order. The test earns its points only if both pass.
+# - `test_build_model` (3 points): the test cell passes; and the grader calls your `build_model` in a fresh process for rate 0 and two other rates and checks each model: Dense(256, relu), then Dropout at that rate (none at 0), then a softmax over 5 classes. The test earns its points only if both pass.
 # - `test_histories` (2 points): the test cell passes.
 # - `test_overfitting_without_dropout` (1 point): the test cell passes.
 # - `test_dropout_effect` (2 points): the test cell passes.
 # - `test_validation_accuracy` (2 points): the test cell passes.
-#
-# For this notebook the test cells alone decide the points; the grader does not re-check them outside your kernel yet.
 
 # %% [markdown]
 # ## Setup

@@ -1,13 +1,18 @@
-"""05's callback test confirmed outside the grading kernel: the student's cell, re-run by the grader in a
-fresh process on probes, for the solution, the graded mutant, the untouched release and a hang."""
+"""Tests confirmed outside the grading kernel on the student's code: the cell, re-run on the grader's probes
+(probes.py) and judged on what it returned (code_checks.py), for the solution, the graded mutant, the
+untouched release, a hang, a forged answer and a planted file."""
+
+import json
 
 import pytest
 
 from grader import paths
-from grader.grading import code_checks
-from grader.grading.code_checks import callback_stops_at_target
+from grader.grading import probes
+from grader.grading.code_checks import CODE_CHECKS
 from grader.grading.examples import load_examples
+from grader.grading.probes import callback_probes, probe_plan, probe_seed, run_probes
 from grader.notebooks import write_ipynb
+from grader.spec import spec_for
 
 ASSIGNMENT = "05_horses_or_humans"
 PARAMS = {"cell": "callback", "class": "StopAtAccuracy"}
@@ -18,9 +23,22 @@ def examples():
     return {e.student: e for e in load_examples(ASSIGNMENT, paths.NOTEBOOKS_DIR / f"{ASSIGNMENT}.ipynb")}
 
 
+def judge(nb, assignment, check, tmp_path):
+    """Run the probes of `assignment` on `nb` as the grader does, then judge `check` on what they wrote."""
+    write_ipynb(nb, tmp_path / "handed_in.ipynb")
+    checks = list(spec_for(assignment).checks)
+    plan = probe_plan(checks, probe_seed((tmp_path / "handed_in.ipynb").read_bytes()))
+    run_probes(plan, tmp_path / "handed_in.ipynb", tmp_path / "out")
+    params = next(c.params for c in checks if c.check == check)
+    return CODE_CHECKS[check](params, tmp_path / "out", plan)
+
+
 def _check(example_nb, tmp_path):
-    write_ipynb(example_nb, tmp_path / "handed_in.ipynb")
-    return callback_stops_at_target(PARAMS, tmp_path / "handed_in.ipynb", tmp_path)
+    return judge(example_nb, ASSIGNMENT, "callback_stops_at_target", tmp_path)
+
+
+def _callback_cell(nb):
+    return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "callback")
 
 
 def test_the_solutions_callback_passes(examples, tmp_path):
@@ -31,7 +49,7 @@ def test_the_solutions_callback_passes(examples, tmp_path):
 
 def test_a_callback_that_sets_the_flag_on_itself_fails(examples, tmp_path):
     ok, message = _check(examples["dee_callback_never_stops"].notebook, tmp_path)
-    assert not ok and "accuracy 0.95 with target 0.95: stop_training=False" in message
+    assert not ok and "stop_training=False" in message and "got wrong" in message, message
 
 
 def test_the_untouched_callback_fails_with_the_reason(examples, tmp_path):
@@ -40,20 +58,36 @@ def test_the_untouched_callback_fails_with_the_reason(examples, tmp_path):
 
 
 def test_a_callback_that_hangs_is_stopped(examples, tmp_path, monkeypatch):
-    monkeypatch.setattr(code_checks, "PROBE_TIMEOUT_SECONDS", 20)
+    monkeypatch.setattr(probes, "PROBE_TIMEOUT_SECONDS", 20)
     nb = examples["ada_solution"].notebook
-    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "callback")
+    cell = _callback_cell(nb)
     cell.source = cell.source.replace("accuracy = (logs or {}).get", "while True:\n            pass\n"
                                       "        accuracy = (logs or {}).get")
     ok, message = _check(nb, tmp_path)
     assert not ok and "did not finish within 20 s" in message
 
 
+def test_the_probes_change_with_the_notebook_and_stay_for_a_regrade():
+    assert callback_probes(probe_seed(b"one")) == callback_probes(probe_seed(b"one"))
+    assert callback_probes(probe_seed(b"one")) != callback_probes(probe_seed(b"two"))
+    answers = {tuple(a >= t for t, a in callback_probes(seed)) for seed in range(200)}
+    assert len(answers) > 100  # a fixed list of answers matches few submissions' probes
+
+
+def test_answers_fixed_in_advance_earn_nothing(examples, tmp_path):
+    """The cell never defines a callback: run outside the kernel, it prints the answers to the probes of the
+    grader's earlier fixed design and exits. That earned the test there; now the probes are this notebook's."""
+    nb = examples["bo_untouched"].notebook
+    fixed = [(0.95, 0.5), (0.95, 0.949), (0.95, 0.95), (0.95, 0.99), (0.8, 0.79), (0.8, 0.85)]
+    _callback_cell(nb).source = (f"import os\nprint('\\n' + {json.dumps([a >= t for t, a in fixed])!r}, flush=True)\n"
+                                 "os._exit(0)\n")
+    ok, message = _check(nb, tmp_path)
+    assert not ok, message
+
+
 def test_a_cell_cannot_plant_the_file_another_probe_job_is_judged_on(tmp_path):
     """02's two cells run in one child: the first one writes a correct head where the second job saves
     its result, and the second cell is left unsolved. The planted file earns nothing."""
-    from grader.spec import spec_for
-
     nb = next(e for e in load_examples("02_flowers", paths.NOTEBOOKS_DIR / "02_flowers.ipynb")
               if e.student == "bo_untouched").notebook
     cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "inception_base")
@@ -66,9 +100,56 @@ def test_a_cell_cannot_plant_the_file_another_probe_job_is_judged_on(tmp_path):
                    "        h.compile(loss=keras.losses.SparseCategoricalCrossentropy())\n"
                    "        h.save(Path(job['out']) / 'built.keras')\n"
                    "        print('PLANTED')\n")
-    write_ipynb(nb, tmp_path / "handed_in.ipynb")
-    checks = list(spec_for("02_flowers").checks)
-    code_checks.prefetch_cell_probes(checks, tmp_path / "handed_in.ipynb")
-    params = next(c.params for c in checks if c.check == "head_fits_sparse_labels")
-    ok, message = code_checks.head_fits_sparse_labels(params, tmp_path / "handed_in.ipynb", tmp_path)
+    ok, message = judge(nb, "02_flowers", "head_fits_sparse_labels", tmp_path)
     assert not ok and "NotImplementedError" in message, message
+
+
+def _dropout_notebooks():
+    """03's release with the solution's cells (from solutions/), and the untouched release."""
+    from grader.grading.examples import solved
+    from grader.notebooks import read_ipynb, read_source
+
+    release = read_ipynb(paths.NOTEBOOKS_DIR / "03_dropout.ipynb")
+    return solved(release, read_source(paths.SOLUTIONS_DIR / "03_dropout.py")), release
+
+
+def _with_cell(nb, grade_id, source):
+    import copy
+
+    nb = copy.deepcopy(nb)
+    next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id).source = source
+    return nb
+
+
+def test_03s_solution_passes_both_code_checks_and_the_release_fails_them(tmp_path):
+    solution, release = _dropout_notebooks()
+    for check in ("features_in_order", "head_with_dropout"):
+        ok, message = judge(solution, "03_dropout", check, tmp_path / f"s-{check}")
+        assert ok, message
+        ok, message = judge(release, "03_dropout", check, tmp_path / f"r-{check}")
+        assert not ok and "NotImplementedError" in message, message
+
+
+@pytest.mark.parametrize("name", ["dropout_at_every_rate", "fixed_rate", "sequential", "drops_last_batch"])
+def test_03s_mutants_fail_their_code_check(name, tmp_path):
+    solution, _ = _dropout_notebooks()
+    build = next(c.source for c in solution.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                 == "build_model")
+    features = next(c.source for c in solution.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                    == "extract_features")
+    check = "head_with_dropout"
+    if name == "dropout_at_every_rate":
+        nb = _with_cell(solution, "build_model", build.replace("if rate > 0:", "if True:"))
+    elif name == "fixed_rate":
+        nb = _with_cell(solution, "build_model", build.replace("Dropout(rate)", "Dropout(0.5)"))
+    elif name == "sequential":
+        nb = _with_cell(solution, "build_model", "def build_model(rate):\n    return keras.Sequential([keras.Input("
+                        "(FEATURE_DIM,)), keras.layers.Dense(HIDDEN_UNITS, activation='relu'), keras.layers.Dropout("
+                        "rate), keras.layers.Dense(NUM_CLASSES, activation='softmax')])\n")
+    else:
+        nb = _with_cell(solution, "extract_features", features.replace("for images, batch_labels in batches:",
+                        "for images, batch_labels in list(batches)[:-1]:"))
+        check = "features_in_order"
+    assert nb is not solution
+    ok, message = judge(nb, "03_dropout", check, tmp_path)
+    assert not ok, message

@@ -87,7 +87,8 @@ def graded_examples(graded_on_one_pool):
     """Every graded assignment's examples, graded on the session's one pool (conftest.py):
     assignment -> (examples, results)."""
     examples, results = graded_on_one_pool
-    return {assignment: (examples[assignment], [r for r in results[assignment] if not r.student.startswith("cheat_")])
+    return {assignment: (examples[assignment], [r for r in results[assignment]
+                                                if not r.student.startswith(("cheat_", "snoop_"))])
             for assignment in examples}
 
 

@@ -105,8 +105,25 @@ def course(released):
     return released[0]
 
 
+# 05's callback cell, as a hostile student writes it for the grader's probes (probes.py): outside the kernel it
+# looks for the held-out photos among its box's mounts and puts what it finds into its error, which reaches
+# the feedback. Nothing in it trips the static check, so the notebook is run and the probes with it.
+SNOOP_PROBES = """import os
+
+try:
+    get_ipython  # the grading kernel has it; the grader's probes do not
+except NameError:
+    mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+    found = [name for path in mounts if "held_out" in path or "validation" in path
+             for _, _, names in os.walk(path) for name in names][:5]
+    raise RuntimeError("SNOOPED " + " ".join(found)) from None
+"""
+SNOOPED = "05_horses_or_humans"
+
+
 def exploit_files(course, folder):
-    """The untouched release of every notebook plus either exploit, written as hand-ins per assignment."""
+    """The untouched release of every notebook plus either exploit, written as hand-ins per assignment, and
+    05's release with a callback cell that snoops from inside the grader's probes."""
     files = {}
     for assignment in assignments():
         release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
@@ -116,6 +133,12 @@ def exploit_files(course, folder):
             cell = _solution_cell(nb)
             cell.source = EXPLOITS[name] + cell.source
             files[assignment].append(folder / f"cheat_{name}__{assignment}.ipynb")
+            write_ipynb(nb, files[assignment][-1])
+        if assignment == SNOOPED:
+            nb = copy.deepcopy(release_nb)
+            next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "callback").source = \
+                SNOOP_PROBES
+            files[assignment].append(folder / f"snoop_probes__{assignment}.ipynb")
             write_ipynb(nb, files[assignment][-1])
     return files
 
@@ -135,3 +158,25 @@ def test_the_measured_exploits_on_every_untouched_release_earn_zero(course, expl
     for row in rows:
         assert row.status == GRADED and row.points and row.total == 0, (row.student, row.points, row.reason)
         assert "not graded" in row.reason
+
+
+def test_the_graders_probes_cannot_see_the_held_out_photos(course, graded_on_one_pool):
+    """The snooping cell runs in the probes' box (its error reaches the feedback: the test is not vacuous), and
+    that box has no held-out photo to name: not one of their file names is in the feedback or the notebook."""
+    from grader import paths
+    from grader.spec import spec_for
+
+    held_out = spec_for(SNOOPED).held_out_dir(paths.mirror_dir())
+    if held_out is None or not held_out.is_dir():
+        pytest.skip("no asset mirror here: 05's held-out photos do not exist")
+    _, results = graded_on_one_pool
+    (result,) = [r for r in results[SNOOPED] if r.student == "snoop_probes"]
+    assert result.status == GRADED, result.reason
+    feedback = (course.feedback("snoop_probes", SNOOPED) / f"{SNOOPED}.html").read_text()
+    graded = (course.autograded("snoop_probes", SNOOPED) / f"{SNOOPED}.ipynb").read_text()
+    callback = next(c for c in result.checks if c["check"] == "callback_stops_at_target")
+    assert not callback["passed"] and "SNOOPED" in callback["message"], callback
+    assert "SNOOPED" in feedback
+    names = {photo.name for photo in held_out.rglob("*") if photo.is_file()}
+    assert len(names) > 100
+    assert not [n for n in names if n in feedback or n in graded or n in callback["message"]]

@@ -1,163 +1,78 @@
-"""Checks the grader makes on the student's own code, re-run where the grading kernel never was.
+"""Checks the grader makes on the student's own code, judged where that code never ran.
 
-A test cell in the student's kernel can be fooled by anything the kernel ran before it. For a test of
-a piece of code (05's callback, 04's `get_activations` and `grad_cam`), the grader takes that cell's
-source from the notebook as it was handed in (a copy the kernel could not write), runs it in a fresh
-child process of the evaluator's box, calls it on probes, and judges what it observed here, outside
-the child: the child can only report what the student's code did, and to report the right results
-it has to compute them.
+A test cell in the student's kernel can be fooled by anything the kernel ran before it. For a test of a
+piece of code (05's callback, 04's `get_activations` and `grad_cam`, 02's `build_head` and InceptionV3
+cell), probes.py runs that cell, taken from the notebook as handed in, in a box of its own, on probes that
+change with each submission, and writes down what it returned. The checks here judge those files in the
+evaluator's box, against the grader's own reference: to be judged right, the results must be the right
+ones for these probes, so the code has to compute them.
+
+Every check takes its params (data/grading.toml), the folder the probes wrote (`probes`) and the plan
+they ran (`plan`, probes.probe_plan), and returns (passed, message).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
-PROBE_TIMEOUT_SECONDS = 120
-
-# Runs in the child: the student's cell, then the callback on each (target, accuracy) probe, as
-# the notebook's hidden test does; the last line of stdout is what the model's flag became.
-CALLBACK_PROBE = """
-import json, sys
-import keras
-import numpy as np
-import tensorflow as tf
-namespace = {"keras": keras, "np": np, "tf": tf}
-exec(compile(open(sys.argv[1]).read(), "<the student's cell>", "exec"), namespace)
-callback_class = namespace[sys.argv[2]]
-probe = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-seen = []
-for target, accuracy in json.loads(sys.argv[3]):
-    probe.stop_training = False
-    callback = callback_class(target)
-    callback.set_model(probe)
-    callback.on_epoch_end(0, {"accuracy": accuracy, "loss": 0.1})
-    seen.append(probe.stop_training is True)
-print()
-print(json.dumps(seen))
-"""
-
-# (target, training accuracy): below, just below, at, above the target, for two targets.
-CALLBACK_PROBES = [(0.95, 0.5), (0.95, 0.949), (0.95, 0.95), (0.95, 0.99), (0.8, 0.79), (0.8, 0.85)]
+from grader.grading.probes import cell_job
 
 
-def cell_source(notebook: Path, grade_id: str) -> str | None:
-    """The source of the cell with nbgrader `grade_id`, as handed in."""
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell.source
-    return None
+def _probe_failure(folder: Path, what: str) -> str:
+    """Why a probe left no result: the cell is missing, or the child failed (its last line), or never ran."""
+    if (folder / "missing.txt").is_file():
+        return (folder / "missing.txt").read_text()[:200]
+    if (folder / "result.txt").is_file():
+        return f"{what} failed when run by the grader: {(folder / 'result.txt').read_text()[:200]}"
+    return f"{what} was not run by the grader (the probes stopped before it)"
 
 
-def callback_stops_at_target(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
-    """The student's callback class, in a fresh process, sets `model.stop_training` exactly when the
-    training accuracy reaches its target."""
-    source = cell_source(notebook, params["cell"])
-    if source is None:
-        return False, f"the notebook has no cell {params['cell']!r} (the callback) to run"
-    cell_file = scratch / f"{params['cell']}.py"
-    cell_file.write_text(source)
+def callback_stops_at_target(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
+    """The student's callback class, in a fresh process, set `model.stop_training` exactly when the
+    training accuracy reached its target, on this submission's probes."""
+    folder = probes / "callback"
+    pairs = plan["callback"]["probes"]
     try:
-        run = subprocess.run([sys.executable, "-c", CALLBACK_PROBE, str(cell_file), params["class"],
-                              json.dumps(CALLBACK_PROBES)], capture_output=True, text=True,
-                             timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, cwd=scratch)
-    except subprocess.TimeoutExpired:
-        return False, f"the callback did not finish within {PROBE_TIMEOUT_SECONDS} s when run by the grader"
-    try:
-        seen = json.loads(run.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
-        return False, f"the callback failed when run by the grader: {last[:200]}"
-    expected = [accuracy >= target for target, accuracy in CALLBACK_PROBES]
+        seen = json.loads((folder / "result.txt").read_text())
+        assert isinstance(seen, list) and len(seen) == len(pairs)
+    except (OSError, ValueError, AssertionError):
+        return False, _probe_failure(folder, "the callback")
+    expected = [accuracy >= target for target, accuracy in pairs]
     wrong = [f"accuracy {a} with target {t}: stop_training={s}" for (t, a), s, e in
-             zip(CALLBACK_PROBES, seen, expected, strict=False) if s != e]
-    if len(seen) != len(expected) or wrong:
+             zip(pairs, seen, expected, strict=True) if s is not e]
+    if wrong:
         return False, f"the callback, run by the grader on {len(expected)} probes, got wrong: {'; '.join(wrong)}"
     return True, f"the callback, run by the grader in a fresh process, stopped exactly at the target on " \
                  f"{len(expected)} probes"
 
 
-# Runs in the child: 04's function cells, then each call the notebook's tests make, on MobileNetV2 and
-# the two-dogs photo. Every result (or the error it raised) is saved for the parent to judge.
-VISUALIZATION_PROBE = """
-import sys, traceback
-from pathlib import Path
-import keras
-import numpy as np
-import tensorflow as tf
-cells, image_path, out = sys.argv[1].split(","), sys.argv[2], Path(sys.argv[3])
-namespace = {"keras": keras, "np": np, "tf": tf}
-for cell in cells:
-    exec(compile(open(cell).read(), "<the student's cell>", "exec"), namespace)
-model = keras.applications.MobileNetV2(weights="imagenet")
-image = keras.applications.mobilenet_v2.preprocess_input(
-    keras.utils.img_to_array(keras.utils.load_img(image_path, target_size=(224, 224))))
-layers = ["Conv1_relu", "block_6_expand_relu", "out_relu"]
-calls = {
-    "activations_3": lambda: namespace["get_activations"](model, image, layers),
-    "activations_1": lambda: namespace["get_activations"](model, image, ["block_3_expand_relu"]),
-    "grad_cam_171": lambda: [namespace["grad_cam"](model, image, 171, "out_relu")],
-    "grad_cam_195": lambda: [namespace["grad_cam"](model, image, 195, "out_relu")],
-}
-for name, call in calls.items():
-    try:
-        np.savez(out / f"{name}.npz", *[np.asarray(a, dtype=np.float32) for a in call()])
-    except Exception as error:
-        (out / f"{name}.error").write_text(f"{type(error).__name__}: {error}"[:300])
-"""
 ACTIVATION_LAYERS = (["Conv1_relu", "block_6_expand_relu", "out_relu"], ["block_3_expand_relu"])
 LEFT_DOG, RIGHT_DOG = 171, 195  # ImageNet: Italian greyhound (left in the photo), Boston terrier (right)
 
 
-@functools.cache
-def _visualization_results(notebook: Path) -> dict[str, list[np.ndarray] | str]:
-    """Run 04's function cells once per evaluation (three checks read the results) in a fresh child
-    process; name -> arrays, or the error text."""
-    import tempfile
+def _visualization_results(probes: Path) -> dict[str, list[np.ndarray] | str]:
+    """What 04's function cells returned on the probes: name -> arrays, or why there is none."""
+    from grader.grading.probes import VISUALIZATION_RESULTS
 
-    scratch = Path(tempfile.mkdtemp(prefix="visualization-"))
-    cells = []
-    for grade_id in ("get_activations", "grad_cam"):
-        source = cell_source(notebook, grade_id)
-        if source is None:
-            return {name: f"the notebook has no cell {grade_id!r}" for name in
-                    ("activations_3", "activations_1", "grad_cam_171", "grad_cam_195")}
-        cells.append(scratch / f"{grade_id}.py")
-        cells[-1].write_text(source)
-    out = scratch / "results"
-    out.mkdir()
-    try:
-        run = subprocess.run([sys.executable, "-c", VISUALIZATION_PROBE, ",".join(map(str, cells)), str(_pets_photo()),
-                              str(out)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS,
-                             stdin=subprocess.DEVNULL, cwd=scratch)
-        failed = "" if run.returncode == 0 else (run.stderr.strip().splitlines() or ["no output"])[-1][:200]
-    except subprocess.TimeoutExpired:
-        failed = f"did not finish within {PROBE_TIMEOUT_SECONDS} s"
+    folder = probes / "visualization"
     results: dict[str, list[np.ndarray] | str] = {}
-    for name in ("activations_3", "activations_1", "grad_cam_171", "grad_cam_195"):
-        if (out / f"{name}.npz").is_file():
-            with np.load(out / f"{name}.npz", allow_pickle=False) as saved:
-                results[name] = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        elif (out / f"{name}.error").is_file():
-            results[name] = (out / f"{name}.error").read_text()
+    for name in VISUALIZATION_RESULTS:
+        saved_file, error_file = folder / "results" / f"{name}.npz", folder / "results" / f"{name}.error"
+        if saved_file.is_file() and not saved_file.is_symlink():
+            try:
+                with np.load(saved_file, allow_pickle=False) as saved:
+                    results[name] = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+            except Exception as error:  # a file the student's code wrote: anything may be in it
+                results[name] = f"unreadable result ({type(error).__name__})"
+        elif error_file.is_file():
+            results[name] = error_file.read_text()[:300]
         else:
-            results[name] = f"the student's cells failed when run by the grader: {failed or 'no result'}"
+            results[name] = _probe_failure(folder, "the student's cells")
     return results
-
-
-def _pets_photo() -> Path:
-    import keras
-
-    from grader.assets.catalog import find
-
-    return Path(keras.utils.get_file("pets.jpg", find("files", "pets").online_source))
 
 
 @functools.cache
@@ -167,14 +82,24 @@ def _reference_model():
     return keras.applications.MobileNetV2(weights="imagenet")
 
 
-def activations_match_layers(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+def _probe_image(plan: dict) -> np.ndarray:
+    """The photo 04's probes ran on, as the grader prepares it (mirrored where the plan says)."""
+    import keras
+
+    pixels = keras.utils.img_to_array(keras.utils.load_img(keras.utils.get_file("pets.jpg",
+                                                                                plan["visualization"]["photo"]),
+                                                           target_size=(224, 224)))
+    return keras.applications.mobilenet_v2.preprocess_input(
+        (pixels[:, ::-1] if plan["visualization"]["flip"] else pixels).copy())
+
+
+def activations_match_layers(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """`get_activations`, run by the grader, returns each named layer's output for the photo (no batch axis)."""
     import keras
 
-    results = _visualization_results(notebook)
+    results = _visualization_results(probes)
     model = _reference_model()
-    image = keras.applications.mobilenet_v2.preprocess_input(
-        keras.utils.img_to_array(keras.utils.load_img(_pets_photo(), target_size=(224, 224))))
+    image = _probe_image(plan)
     for key, names in zip(("activations_3", "activations_1"), ACTIVATION_LAYERS, strict=True):
         got = results[key]
         if isinstance(got, str):
@@ -192,9 +117,9 @@ def activations_match_layers(params: dict, notebook: Path, scratch: Path) -> tup
     return True, "get_activations, run by the grader in a fresh process, returns each layer's output"
 
 
-def grad_cam_map(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+def grad_cam_map(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """`grad_cam`, run by the grader, returns a finite 7x7 map in [0, 1]."""
-    got = _visualization_results(notebook)["grad_cam_195"]
+    got = _visualization_results(probes)["grad_cam_195"]
     if isinstance(got, str):
         return False, f"grad_cam failed when run by the grader: {got}"
     heatmap = got[0]
@@ -209,11 +134,13 @@ def grad_cam_map(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str
             if not problems else "grad_cam, run by the grader: " + "; ".join(problems))
 
 
-def grad_cam_localises(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
-    """Each breed's map, computed by the student's `grad_cam` in a fresh process, peaks on its own dog."""
-    results = _visualization_results(notebook)
+def grad_cam_localises(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
+    """Each breed's map, computed by the student's `grad_cam` in a fresh process, peaks on its own dog
+    (on the mirrored photo, where the plan mirrored it, the sides swap)."""
+    results = _visualization_results(probes)
+    flipped = plan["visualization"]["flip"]
     columns = {}
-    for side, index in (("left", LEFT_DOG), ("right", RIGHT_DOG)):
+    for side, index in (("left", RIGHT_DOG if flipped else LEFT_DOG), ("right", LEFT_DOG if flipped else RIGHT_DOG)):
         got = results[f"grad_cam_{index}"]
         if isinstance(got, str):
             return False, f"grad_cam failed when run by the grader: {got}"
@@ -221,122 +148,38 @@ def grad_cam_localises(params: dict, notebook: Path, scratch: Path) -> tuple[boo
             return False, f"grad_cam returned a map of shape {got[0].shape}"
         columns[side] = int(np.unravel_index(np.argmax(got[0]), got[0].shape)[1])
     ok = columns["left"] < got[0].shape[1] / 2 < columns["right"]
-    return ok, (f"grad_cam, run by the grader: the left dog's map peaks in column {columns['left']}, the right "
-                f"dog's in column {columns['right']}" + ("" if ok else " (expected left of and right of the middle)"))
+    photo = "the mirrored photo" if flipped else "the photo"
+    return ok, (f"grad_cam, run by the grader on {photo}: the left dog's map peaks in column {columns['left']}, "
+                f"the right dog's in column {columns['right']}"
+                + ("" if ok else " (expected left of and right of the middle)"))
 
 
-# Runs in the child: each job is one of the student's cells, in a namespace of its own with the few
-# names of the notebook it needs (a profile with the CPU sizes, no ImageNet download); then it saves what
-# the cell built for the parent to open: a compiled model as a .keras file, or a model's architecture
-# (with its trainable flags) as JSON. All jobs share one process: TensorFlow is imported once.
-CELL_PROBE = """
-import json, shutil, sys
-from pathlib import Path
-import keras
-import numpy as np
-import tensorflow as tf
+def _built(params: dict, check: str, probes: Path) -> tuple[Path | None, str]:
+    return _job_result(cell_job(check, params), probes)
 
 
-def feature_extractor(base, preprocess):
-    inputs = keras.Input(base.input_shape[1:])
-    return keras.Model(inputs, base(preprocess(inputs)))
+def _job_result(job: dict, probes: Path) -> tuple[Path | None, str]:
+    """The file a cell job saved (probes.CELL_PROBE), or (None, why not). Its error wins over any file:
+    another cell ran in the same child and could have left one there."""
+    folder = probes / "cells" / job["name"]
+    result = folder / "result"
+    built = result / {"call_and_save": "built.keras", "call_on_batches": "built.npz"}.get(job["action"]["kind"],
+                                                                                        "built.json")
+    if (result / "error.txt").is_file():
+        return None, f"cell {job['cell']!r} failed when run by the grader: {(result / 'error.txt').read_text()[:300]}"
+    if built.is_file() and not built.is_symlink():
+        return built, ""
+    return None, _probe_failure(folder if (folder / "missing.txt").is_file() else probes / "cells",
+                                f"cell {job['cell']!r}")
 
 
-for job in json.loads(Path(sys.argv[1]).read_text()):
-    out, action = Path(job["out"]), job["action"]
-    shutil.rmtree(out, ignore_errors=True)  # whatever an earlier job's cell left here is not this job's
-    out.mkdir(parents=True)
-    try:
-        namespace = {"keras": keras, "np": np, "tf": tf, "feature_extractor": feature_extractor, **job["setup"]}
-        try:
-            exec(compile(Path(job["cell_file"]).read_text(), "<the student's cell>", "exec"), namespace)
-        except Exception:
-            # In the notebook, a line after the task may use names the probe does not define (a print):
-            # what the task built is still judged, and a task that never ran fails below.
-            if action["name"] not in namespace:
-                raise
-        if action["kind"] == "call_and_save":
-            namespace[action["name"]](*action["args"]).save(out / "built.keras")
-        else:
-            (out / "built.json").write_text(namespace[action["name"]].to_json())
-    except BaseException as error:
-        (out / "error.txt").write_text(f"{type(error).__name__}: {error}"[:300])
-"""
-
-
-def _head_job(params: dict) -> dict:
-    return {"cell": params["cell"], "setup": {"NUM_CLASSES": params["classes"]},
-            "action": {"kind": "call_and_save", "name": params["function"], "args": [8]}}
-
-
-def _base_job(params: dict) -> dict:
-    return {"cell": params["cell"], "setup": {"CONFIG": {"sizes": params["sizes"]}, params["weights_variable"]: None},
-            "action": {"kind": "architecture", "name": params["variable"]}}
-
-
-_probed: dict[tuple[str, str], tuple[Path | None, str]] = {}
-
-
-def _key(notebook: Path, job: dict) -> tuple[str, str]:
-    return str(notebook), json.dumps(job, sort_keys=True)
-
-
-def run_cell_probes(notebook: Path, jobs: list[dict], scratch: Path) -> None:
-    """Run `jobs` (the student's cells named in them) in one fresh child process; each job's result,
-    (the saved file, "") or (None, why not), is kept for the check that asked for it."""
-    listed = []
-    for i, job in enumerate(jobs):
-        source = cell_source(notebook, job["cell"])
-        if source is None:
-            _probed[_key(notebook, job)] = (None, f"the notebook has no cell {job['cell']!r} to run")
-            continue
-        cell_file = scratch / f"job{i}-{job['cell']}.py"
-        cell_file.write_text(source)
-        listed.append((job, {**job, "cell_file": str(cell_file), "out": str(scratch / f"job{i}")}))
-    if not listed:
-        return
-    (scratch / "jobs.json").write_text(json.dumps([full for _, full in listed]))
-    try:
-        run = subprocess.run([sys.executable, "-c", CELL_PROBE, str(scratch / "jobs.json")], capture_output=True,
-                             text=True, timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL, cwd=scratch)
-        failed = (run.stderr.strip().splitlines() or ["no output"])[-1][:200] if run.returncode else "no result"
-    except subprocess.TimeoutExpired:
-        failed = f"did not finish within {PROBE_TIMEOUT_SECONDS} s"
-    for job, full in listed:
-        out = Path(full["out"])
-        built = out / ("built.keras" if job["action"]["kind"] == "call_and_save" else "built.json")
-        # The error first: another job's cell runs in the same child and could leave a file here.
-        if (out / "error.txt").is_file():
-            result = (None, f"cell {job['cell']!r} failed when run by the grader: {(out / 'error.txt').read_text()}")
-        elif built.is_file():
-            result = (built, "")
-        else:
-            result = (None, f"cell {job['cell']!r} failed when run by the grader: {failed}")
-        _probed[_key(notebook, job)] = result
-
-
-def prefetch_cell_probes(checks: list, notebook: Path) -> None:
-    """The cell probes of all of `checks` at once (one child process, one TensorFlow import)."""
-    import tempfile
-
-    jobs = [PROBE_JOBS[c.check](c.params) for c in checks if c.check in PROBE_JOBS]
-    if len(jobs) > 1:
-        run_cell_probes(notebook, jobs, Path(tempfile.mkdtemp(prefix="cell-probes-")))
-
-
-def _probe(notebook: Path, job: dict, scratch: Path) -> tuple[Path | None, str]:
-    if _key(notebook, job) not in _probed:
-        run_cell_probes(notebook, [job], scratch)
-    return _probed[_key(notebook, job)]
-
-
-def head_fits_sparse_labels(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+def head_fits_sparse_labels(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """The student's head builder, called by the grader in a fresh process: its compiled head ends in a
     softmax over the classes, with a loss for integer labels on probabilities."""
     from grader.grading.model_checks import loss_matches_activation, output_layer, output_shape
     from grader.grading.saved_models import load_saved_model
 
-    built, problem = _probe(notebook, _head_job(params), scratch)
+    built, problem = _built(params, "head_fits_sparse_labels", probes)
     if built is None:
         return False, problem
     head, problem = load_saved_model(built)
@@ -352,14 +195,16 @@ def head_fits_sparse_labels(params: dict, notebook: Path, scratch: Path) -> tupl
     return True, f"{params['function']}, run by the grader in a fresh process: softmax over {params['classes']}, {loss}"
 
 
-def cell_builds_frozen_base(params: dict, notebook: Path, scratch: Path) -> tuple[bool, str]:
+def cell_builds_frozen_base(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """The student's cell, run by the grader in a fresh process (random weights, no download), builds
     the named pretrained base frozen; the grader rebuilds it from its saved architecture and counts."""
     import keras
 
-    built, problem = _probe(notebook, _base_job(params), scratch)
+    built, problem = _built(params, "cell_builds_frozen_base", probes)
     if built is None:
         return False, problem
+    if built.stat().st_size > 10 * 2**20:
+        return False, f"{params['variable']}, built by the grader: its architecture file is over 10 MB"
     try:
         base = keras.models.model_from_json(built.read_text())  # safe mode: no code from the file runs
     except Exception as error:
@@ -377,6 +222,92 @@ def cell_builds_frozen_base(params: dict, notebook: Path, scratch: Path) -> tupl
                   f"{len(base.layers)} layers, frozen, {params['features']} features")
 
 
+def _jobs(plan: dict, params: dict, kind: str) -> list[dict]:
+    return [job for job in plan.get("cells", []) if job["cell"] == params["cell"] and job["action"]["kind"] == kind]
+
+
+def head_with_dropout(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
+    """03's `build_model`, called by the grader in a fresh process for no dropout and two rates drawn for this
+    submission: a functional Dense(relu) -> Dropout(rate) -> Dense(softmax), with no Dropout at rate 0."""
+    import keras
+
+    jobs = _jobs(plan, params, "call_architecture")
+    for job in jobs:
+        rate = job["action"]["args"][0]
+        built, problem = _job_result(job, probes)
+        if built is None:
+            return False, problem
+        if built.stat().st_size > 10 * 2**20:
+            return False, f"build_model({rate}), called by the grader: its architecture file is over 10 MB"
+        try:
+            model = keras.models.model_from_json(built.read_text())  # safe mode: no code from the file runs
+        except Exception as error:
+            return False, (f"build_model({rate}), called by the grader, cannot be rebuilt: "
+                           f"{type(error).__name__}: {error}")
+        problems = _head_problems(model, rate, params)
+        if problems:
+            return False, f"build_model({rate}), called by the grader: " + "; ".join(problems)
+    rates = ", ".join(str(job["action"]["args"][0]) for job in jobs)
+    return True, (f"build_model, called by the grader in a fresh process for rates {rates}: Dense({params['units']}, "
+                  f"relu) -> Dropout(rate) -> Dense({params['classes']}, softmax), no Dropout at 0")
+
+
+def _head_problems(model, rate: float, params: dict) -> list[str]:
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        return ["use the functional API, not Sequential"]
+    problems = []
+    if tuple(model.input_shape) != (None, params["features"]):
+        problems.append(f"input shape {tuple(model.input_shape)}, expected (None, {params['features']})")
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    kinds = [type(layer).__name__ for layer in layers]
+    expected = ["Dense", "Dropout", "Dense"] if rate > 0 else ["Dense", "Dense"]
+    if kinds != expected:
+        return [*problems, f"layers {kinds}, expected {expected}"]
+    if layers[0].units != params["units"] or layers[0].activation.__name__ != "relu":
+        problems.append(f"hidden layer Dense({layers[0].units}, {layers[0].activation.__name__}), "
+                        f"expected Dense({params['units']}, relu)")
+    if rate > 0 and not np.isclose(layers[1].rate, rate):
+        problems.append(f"Dropout rate {layers[1].rate}, expected {rate}")
+    if layers[-1].units != params["classes"] or layers[-1].activation.__name__ != "softmax":
+        problems.append(f"output Dense({layers[-1].units}, {layers[-1].activation.__name__}), "
+                        f"expected Dense({params['classes']}, softmax)")
+    return problems
+
+
+def features_in_order(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
+    """03's `extract_features`, run by the grader in a fresh process on photos of random pixels in three batches
+    through a stand-in `feature_extractor` (each channel's mean): every row and label, in the dataset's order."""
+    (job,) = _jobs(plan, params, "call_on_batches")
+    built, problem = _job_result(job, probes)
+    if built is None:
+        return False, problem
+    action = job["action"]
+    rng = np.random.default_rng(action["seed"])
+    images = rng.uniform(0, 255, (action["count"], 8, 8, 3)).astype("float32")
+    labels = rng.integers(0, action["classes"], action["count"])
+    try:
+        with np.load(built, allow_pickle=False) as saved:
+            got = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    except Exception as error:  # a file the student's code wrote: anything may be in it
+        return False, f"{params['function']}: unreadable result ({type(error).__name__})"
+    name, count = params["function"], action["count"]
+    if len(got) != 2:
+        return False, f"{name}, run by the grader, returned {len(got)} values, expected (features, labels)"
+    features, got_labels = got
+    expected = images.mean(axis=(1, 2))
+    if features.shape != expected.shape:
+        return False, (f"{name}, run by the grader on {count} photos in batches of {action['batch']}: features of "
+                       f"shape {features.shape}, expected {expected.shape} (one row per photo, every batch)")
+    if not np.allclose(features, expected, atol=1e-3):
+        return False, f"{name}, run by the grader: the rows are not feature_extractor's outputs in the dataset's order"
+    if got_labels.shape != labels.shape or not np.array_equal(got_labels, labels):
+        return False, f"{name}, run by the grader: the labels are not the dataset's, in its order"
+    return True, (f"{name}, run by the grader in a fresh process on {count} photos in batches of {action['batch']} "
+                  "through a stand-in extractor: every row and label, in order")
+
+
 CODE_CHECKS = {
     "callback_stops_at_target": callback_stops_at_target,
     "activations_match_layers": activations_match_layers,
@@ -384,5 +315,6 @@ CODE_CHECKS = {
     "grad_cam_localises": grad_cam_localises,
     "head_fits_sparse_labels": head_fits_sparse_labels,
     "cell_builds_frozen_base": cell_builds_frozen_base,
+    "head_with_dropout": head_with_dropout,
+    "features_in_order": features_in_order,
 }
-PROBE_JOBS = {"head_fits_sparse_labels": _head_job, "cell_builds_frozen_base": _base_job}

@@ -1,8 +1,10 @@
-"""`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE [--wait]`: the grader's checks, as JSON on stdout.
+"""`python -m grader.grading.evaluate ASSIGNMENT MODEL_FILE [--wait] [--notebook NB] [--probes DIR]`: the
+grader's checks, as JSON on stdout.
 
 Run by the grading worker in a fresh sandboxed process, started beside the notebook (TensorFlow's
 import overlaps with it); after the notebook has finished it judges the saved model, from its file
-alone, and re-runs the student's code. Any failure becomes a failed check with its reason.
+alone, and what the student's code did on the grader's probes (probes.py, run in a box of its own). No
+code of the student's runs here. Any failure becomes a failed check with its reason.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ from grader.grading.saved_models import load_saved_model
 
 
 def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: Path | None = None,
-             wait: Callable[[], object] | None = None) -> list[dict]:
+             wait: Callable[[], object] | None = None, probes: Path | None = None) -> list[dict]:
     """Every grader check of `assignment`: on the saved model, and on the student's code taken from
     `notebook` (the notebook as handed in, a copy the kernel could not write).
+
+    `probes` is where probes.py wrote what that code did (the worker runs it in a box of its own, without
+    the held-out photos); without it the probes run here, in child processes (trusted notebooks, tests).
 
     With `wait`, nothing is judged before `wait()` returns (the notebook has finished). Judging the code
     while the notebook runs was tried: on two cores already busy with two kernels it put a third
     TensorFlow process beside them, and 05's 8 examples took 338 s against 294 s (one run each, not
     conclusive; nothing showed a gain), so the evaluator only imports TensorFlow early.
     """
-    from grader.grading.code_checks import CODE_CHECKS, prefetch_cell_probes
+    from grader.grading.code_checks import CODE_CHECKS
     from grader.grading.model_checks import CheckResult
     from grader.spec import spec_for
 
@@ -35,12 +40,9 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
         return []
     if wait is not None:
         wait()
-    if notebook is not None and notebook.is_file():
-        try:
-            prefetch_cell_probes(list(spec.checks), notebook)
-        except Exception:  # each check then runs its own probe, and fails with its reason
-            pass
-    done = {i: _code_check(check, notebook) for i, check in enumerate(spec.checks) if check.check in CODE_CHECKS}
+    done = {}
+    if any(check.check in CODE_CHECKS for check in spec.checks):
+        done = _code_checks(spec, notebook, probes)
     model, problem = None, ""
     if any(i not in done and "file" not in check.params for i, check in enumerate(spec.checks)):
         model, problem = load_saved_model(model_file)
@@ -79,25 +81,37 @@ def _model_check(check, model, spec, mirror: Path | None, model_dir: Path):
     return CheckResult(check.test, check.check, *outcome)
 
 
-def _code_check(check, notebook: Path | None):
+def _code_checks(spec, notebook: Path | None, probes: Path | None) -> dict:
+    """Index in spec.checks -> CheckResult, for the checks on the student's code."""
     import tempfile
 
     from grader.grading.code_checks import CODE_CHECKS
     from grader.grading.model_checks import CheckResult
+    from grader.grading.probes import probe_plan, probe_seed, run_probes
 
+    todo = {i: check for i, check in enumerate(spec.checks) if check.check in CODE_CHECKS}
     if notebook is None or not notebook.is_file():
-        return CheckResult(check.test, check.check, False, "the grader has no copy of the handed-in notebook")
-    try:
-        with tempfile.TemporaryDirectory(prefix="code-check-") as scratch:
-            outcome = CODE_CHECKS[check.check](check.params, notebook, Path(scratch))
-    except Exception as error:
-        outcome = (False, f"{type(error).__name__}: {error}")
-    return CheckResult(check.test, check.check, *outcome)
+        return {i: CheckResult(c.test, c.check, False, "the grader has no copy of the handed-in notebook")
+                for i, c in todo.items()}
+    plan = probe_plan(list(spec.checks), probe_seed(notebook.read_bytes()))
+    with tempfile.TemporaryDirectory(prefix="probes-") as scratch:
+        if probes is None:
+            probes = Path(scratch)
+            run_probes(plan, notebook, probes)
+        results = {}
+        for i, check in todo.items():
+            try:
+                outcome = CODE_CHECKS[check.check](check.params, probes, plan)
+            except Exception as error:  # a result of an unexpected shape fails the check, with the reason
+                outcome = (False, f"{type(error).__name__}: {error}")
+            results[i] = CheckResult(check.test, check.check, *outcome)
+    return results
 
 
 def main() -> None:
     assignment, model_file = sys.argv[1], Path(sys.argv[2])
     notebook = Path(sys.argv[sys.argv.index("--notebook") + 1]) if "--notebook" in sys.argv else None
+    probes = Path(sys.argv[sys.argv.index("--probes") + 1]) if "--probes" in sys.argv else None
     # Started while the notebook still runs: import TensorFlow now, judge when the worker says the
     # notebook has finished.
     wait = None
@@ -106,7 +120,7 @@ def main() -> None:
 
         wait = sys.stdin.readline
     mirror = os.environ.get("COURSE_ASSETS_MIRROR")
-    results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook, wait)
+    results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook, wait, probes)
     # The last line of stdout is the result; TensorFlow may print before it.
     print("\n" + json.dumps(results))
 

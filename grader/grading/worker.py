@@ -232,6 +232,9 @@ class _Scratch:
         # The evaluator's own: the kernel can write its runtime folder (its Keras home among it), and
         # must not be able to swap the reference weights the evaluator compares against.
         self.evaluator_runtime = Path(tempfile.mkdtemp(prefix="course-evaluator-"))
+        # The probes' box writes here (probes.py) and the evaluator reads it: the student's cells re-run on
+        # the grader's probes, in a box of their own that has no held-out photos and no evaluator to reach.
+        self.probes = Path(tempfile.mkdtemp(prefix="course-probes-"))
         self.jupyter = self.root / "jupyter"
         self.log = self.root / "grading.log"
         shutil.copytree(task.kit, self.course.root)
@@ -239,7 +242,7 @@ class _Scratch:
         self.workdir = self.course.submitted(task.student, task.assignment)
 
     def remove(self) -> None:
-        for folder in (self.root, self.runtime, self.evaluator_runtime):
+        for folder in (self.root, self.runtime, self.evaluator_runtime, self.probes):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -337,7 +340,8 @@ class Evaluator:
 
     Started before the notebook runs, so that importing TensorFlow overlaps with it; it judges the
     saved model only when `results()` tells it to, after the notebook has finished. Its box reads the
-    notebook's folder, the held-out photos and the grading spec; it has its own runtime folder.
+    notebook's folder, the probes' results, the held-out photos and the grading spec; it has its own
+    runtime folder. No code of the student's runs in it (that is the probes' box, `run_probes_box`).
     """
 
     def __init__(self, task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits,
@@ -351,12 +355,13 @@ class Evaluator:
         handed_in = scratch.evaluator_runtime / "handed_in.ipynb"
         handed_in.write_text(task.notebook_json)
         command = [sys.executable, "-m", "grader.grading.evaluate", task.assignment,
-                   str(scratch.workdir / (self.spec.model or "no-model")), "--wait", "--notebook", str(handed_in)]
+                   str(scratch.workdir / (self.spec.model or "no-model")), "--wait", "--notebook", str(handed_in),
+                   "--probes", str(scratch.probes / "out")]
         env = private_asset_homes(env, scratch.evaluator_runtime)
         env["COURSE_CACHE_DIR"] = str(paths.cache_dir())  # where held-back photos are (spec.held_out_dir)
         if task.sandbox:
             box = Box(workdir=scratch.workdir, writable=(scratch.evaluator_runtime,),
-                      readable=(scratch.workdir, paths.DATA_DIR, *assets, *map(Path, task.held_out)),
+                      readable=(scratch.workdir, scratch.probes, paths.DATA_DIR, *assets, *map(Path, task.held_out)),
                       env=box_environment(env, extra=("COURSE_ASSETS_MIRROR", "COURSE_CACHE_DIR")),
                       files=identity_files(scratch.evaluator_runtime / "etc"))
             command = sandbox_argv(command, box, limits)
@@ -390,6 +395,33 @@ class Evaluator:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+PROBES_TIMEOUT_SECONDS = 300
+
+
+def run_probes_box(task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits,
+                   assets: list[Path]) -> None:
+    """The student's cells on the grader's probes (probes.py), in a box of their own: the notebook as handed
+    in, the prepared assets and the probes' folder; not the held-out photos, the spec or the evaluator.
+    What they leave in the folder is judged by the evaluator; a box that fails or hangs leaves nothing."""
+    from grader.grading.probes import probe_plan, probe_seed
+
+    spec = spec_for(task.assignment)
+    plan = probe_plan(list(spec.checks), probe_seed(task.notebook_json.encode())) if spec else {}
+    if not plan:
+        return
+    (scratch.probes / "plan.json").write_text(json.dumps(plan))
+    (scratch.probes / "handed_in.ipynb").write_text(task.notebook_json)
+    command = [sys.executable, "-m", "grader.grading.probes", str(scratch.probes / "plan.json"),
+               str(scratch.probes / "handed_in.ipynb"), str(scratch.probes / "out")]
+    env = private_asset_homes(env, scratch.probes / "runtime")
+    if task.sandbox:
+        box = Box(workdir=scratch.probes, writable=(scratch.probes,), readable=tuple(assets),
+                  env=box_environment(env), files=identity_files(scratch.probes / "runtime" / "etc"))
+        command = sandbox_argv(command, box, limits)
+    _run(command, cwd=scratch.probes, env=env, log=scratch.root / "probes.log", timeout=PROBES_TIMEOUT_SECONDS,
+         watch=scratch.probes, disk_bytes=limits.disk_bytes)
 
 
 def grade_submission(task: GradingTask) -> GradingOutcome:
@@ -443,6 +475,10 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         if code != 0 or not graded_path.is_file():
             outcome.status, outcome.reason = _failure(scratch.log, limits, code)
             return outcome
+        mark = time.monotonic()
+        if evaluator:
+            run_probes_box(task, scratch, env, limits, assets)
+        timings["probes"] = time.monotonic() - mark
         mark = time.monotonic()
         outcome.checks = evaluator.results() if evaluator else []
         timings["grader_checks"] = time.monotonic() - mark

@@ -72,6 +72,13 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
     "cell_builds_frozen_base": lambda params: (
         f"the grader runs your `{params['cell']}` cell in a fresh process (random weights, no download) and "
         f"checks that `{params['variable']}` is a frozen {params['name']} with {params['features']} features"),
+    "features_in_order": lambda params: (
+        f"the grader runs your `{params['function']}` in a fresh process on made-up photos in batches, through a "
+        "stand-in extractor, and checks every row of features and every label, in the dataset's order"),
+    "head_with_dropout": lambda params: (
+        f"the grader calls your `{params['function']}` in a fresh process for rate 0 and two other rates and checks "
+        f"each model: Dense({params['units']}, relu), then Dropout at that rate (none at 0), then a softmax over "
+        f"{params['classes']} classes"),
     "held_out_head_accuracy": lambda params: (
         f"the grader puts the head your notebook saved (`{params['file']}`) on its own {params['application']} "
         f"and measures the accuracy, in a fresh process, on {params['held_out_about']}: it must reach "
