@@ -38,12 +38,27 @@ def _points(expected: dict) -> float:
     return sum(p for p in expected.values() if not isinstance(p, str))
 
 
+# Tests that earn points but that no graded mutant loses, each with why (a known gap, kept visible here).
+KNOWN_UNTRIED = {
+    # Not measured offline (no InceptionV3 weights): every example gets 0 there, so no mutant can show it.
+    # The head's shape has no mutant of its own: a wrong class count would also fail build_head's check
+    # (eve_loss_from_logits shows that check catching a wrong head), at the cost of another 80 s 02 run.
+    "02_flowers": {"test_inception_accuracy", "test_head_shape"},
+}
+
+
 def test_every_graded_assignment_has_a_solution_an_untouched_copy_and_mutants(course):
     for assignment in GRADED_ASSIGNMENTS:
         examples = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
         kinds = [e.kind for e in examples]
-        assert "solution" in kinds and "untouched" in kinds and kinds.count("mutant") >= 4, (assignment, kinds)
+        assert "solution" in kinds and "untouched" in kinds and kinds.count("mutant") >= 3, (assignment, kinds)
         full = _points(examples[0].expected)
+        # Every test that earns points is lost by at least one mutant: no check goes untried.
+        solution = next(e for e in examples if e.kind == "solution").expected
+        tried = {test for e in examples if e.kind == "mutant" for test, points in e.expected.items()
+                 if points < solution[test]}
+        untried = {test for test, points in solution.items() if points} - tried
+        assert untried == KNOWN_UNTRIED.get(assignment, set()), (assignment, untried)
         for example in examples:
             total = _points(example.expected)
             assert (total == full) if example.kind in ("solution", "variant") else True
