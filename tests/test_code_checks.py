@@ -142,3 +142,17 @@ def test_03s_mutants_fail_their_code_checks(tmp_path):
         ok, message = judge(_with_cell(solution, "build_model", source), "03_dropout", "head_with_dropout",
                             tmp_path / name)
         assert not ok, (name, message)
+
+
+def test_a_result_file_that_unpacks_to_gigabytes_is_refused_before_it_is_read(tmp_path):
+    """An .npz is a zip: a result written by the student's code could be a small file that unpacks to 400 MB."""
+    import numpy as np
+
+    from grader.grading.code_checks import _visualization_results
+
+    results = tmp_path / "visualization" / "results"
+    results.mkdir(parents=True)
+    np.savez_compressed(results / "grad_cam_195.npz", np.zeros(100_000_000, dtype=np.float32))
+    assert (results / "grad_cam_195.npz").stat().st_size < 2_000_000
+    got = _visualization_results(tmp_path)["grad_cam_195"]
+    assert isinstance(got, str) and "unreadable result" in got and "more than" in got, got

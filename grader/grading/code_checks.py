@@ -54,6 +54,34 @@ ACTIVATION_LAYERS = (["Conv1_relu", "block_6_expand_relu", "out_relu"], ["block_
 LEFT_DOG, RIGHT_DOG = 171, 195  # ImageNet: Italian greyhound (left in the photo), Boston terrier (right)
 
 
+MOST_RESULT_BYTES = 64 * 2**20  # 04's largest result (three activation maps) is a few MB
+
+
+def _load_arrays(path: Path) -> list[np.ndarray]:
+    """The arrays of an .npz the student's code wrote: no pickles, and no more than MOST_RESULT_BYTES once
+    unpacked (an .npz is a zip: a small file can unpack to gigabytes)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(entry.file_size for entry in archive.infolist())
+    if unpacked > MOST_RESULT_BYTES:
+        raise ValueError(f"{unpacked} bytes unpacked, more than {MOST_RESULT_BYTES}")
+    with np.load(path, allow_pickle=False) as saved:
+        return [saved[f"arr_{i}"] for i in range(len(saved.files))]
+
+
+def _rebuild(built: Path, what: str):
+    """(the model rebuilt from an architecture file the student's code wrote, "") or (None, why not)."""
+    import keras
+
+    if built.stat().st_size > 10 * 2**20:
+        return None, f"{what}: its architecture file is over 10 MB"
+    try:
+        return keras.models.model_from_json(built.read_text()), ""  # safe mode: no code from the file runs
+    except Exception as error:
+        return None, f"{what} cannot be rebuilt: {type(error).__name__}: {error}"
+
+
 def _visualization_results(probes: Path) -> dict[str, list[np.ndarray] | str]:
     """What 04's function cells returned on the probes: name -> arrays, or why there is none."""
     from grader.grading.probes import VISUALIZATION_RESULTS
@@ -64,10 +92,9 @@ def _visualization_results(probes: Path) -> dict[str, list[np.ndarray] | str]:
         saved_file, error_file = folder / "results" / f"{name}.npz", folder / "results" / f"{name}.error"
         if saved_file.is_file() and not saved_file.is_symlink():
             try:
-                with np.load(saved_file, allow_pickle=False) as saved:
-                    results[name] = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+                results[name] = _load_arrays(saved_file)
             except Exception as error:  # a file the student's code wrote: anything may be in it
-                results[name] = f"unreadable result ({type(error).__name__})"
+                results[name] = f"unreadable result ({type(error).__name__}: {str(error)[:100]})"
         elif error_file.is_file():
             results[name] = error_file.read_text()[:300]
         else:
@@ -198,17 +225,12 @@ def head_fits_sparse_labels(params: dict, probes: Path, plan: dict) -> tuple[boo
 def cell_builds_frozen_base(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """The student's cell, run by the grader in a fresh process (random weights, no download), builds
     the named pretrained base frozen; the grader rebuilds it from its saved architecture and counts."""
-    import keras
-
     built, problem = _built(params, "cell_builds_frozen_base", probes)
     if built is None:
         return False, problem
-    if built.stat().st_size > 10 * 2**20:
-        return False, f"{params['variable']}, built by the grader: its architecture file is over 10 MB"
-    try:
-        base = keras.models.model_from_json(built.read_text())  # safe mode: no code from the file runs
-    except Exception as error:
-        return False, f"{params['variable']}, built by the grader, cannot be rebuilt: {type(error).__name__}: {error}"
+    base, problem = _rebuild(built, f"{params['variable']}, built by the grader")
+    if base is None:
+        return False, problem
     problems = []
     if base.trainable_weights:
         problems.append(f"{len(base.trainable_weights)} trainable weights (freeze the base)")
@@ -229,21 +251,17 @@ def _jobs(plan: dict, params: dict, kind: str) -> list[dict]:
 def head_with_dropout(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """03's `build_model`, called by the grader in a fresh process for no dropout and two rates drawn for this
     submission: a functional Dense(relu) -> Dropout(rate) -> Dense(softmax), with no Dropout at rate 0."""
-    import keras
-
     jobs = _jobs(plan, params, "call_architecture")
+    if not jobs:
+        return False, "the grader's plan holds no call of build_model (a grader error)"
     for job in jobs:
         rate = job["action"]["args"][0]
         built, problem = _job_result(job, probes)
         if built is None:
             return False, problem
-        if built.stat().st_size > 10 * 2**20:
-            return False, f"build_model({rate}), called by the grader: its architecture file is over 10 MB"
-        try:
-            model = keras.models.model_from_json(built.read_text())  # safe mode: no code from the file runs
-        except Exception as error:
-            return False, (f"build_model({rate}), called by the grader, cannot be rebuilt: "
-                           f"{type(error).__name__}: {error}")
+        model, problem = _rebuild(built, f"build_model({rate}), called by the grader")
+        if model is None:
+            return False, problem
         problems = _head_problems(model, rate, params)
         if problems:
             return False, f"build_model({rate}), called by the grader: " + "; ".join(problems)
@@ -288,10 +306,9 @@ def features_in_order(params: dict, probes: Path, plan: dict) -> tuple[bool, str
     images = rng.uniform(0, 255, (action["count"], 8, 8, 3)).astype("float32")
     labels = rng.integers(0, action["classes"], action["count"])
     try:
-        with np.load(built, allow_pickle=False) as saved:
-            got = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        got = _load_arrays(built)
     except Exception as error:  # a file the student's code wrote: anything may be in it
-        return False, f"{params['function']}: unreadable result ({type(error).__name__})"
+        return False, f"{params['function']}: unreadable result ({type(error).__name__}: {str(error)[:100]})"
     name, count = params["function"], action["count"]
     if len(got) != 2:
         return False, f"{name}, run by the grader, returned {len(got)} values, expected (features, labels)"
