@@ -20,10 +20,14 @@
 # You will:
 # 1. load the `tf_flowers` dataset (5 kinds of flowers) with TFDS and keep only a *small*
 #    training subset, so that overfitting shows up quickly,
-# 2. run a frozen MobileNetV2 over the photos **once** and keep the features (*feature caching*),
-# 3. build the same head with the Keras functional API for several dropout rates,
-# 4. train it with and without dropout, and compare training and validation curves,
-# 5. measure the train/validation gap for each rate, and see what dropout does and does not fix.
+# 2. run a frozen MobileNetV2 over the photos **once** and keep its whole last feature map
+#    (*feature caching*),
+# 3. build a large head on those features with the Keras functional API, for several dropout rates,
+# 4. train it with and without dropout from the same starting weights, and compare the curves,
+# 5. measure, rate by rate, the train/validation gap and the lowest validation loss.
+#
+# The setting follows DeepLearning.AI's transfer-learning lab (course 2, week 3): un-pooled features
+# of a pretrained base, `Flatten`, a large `Dense` layer, `Dropout`.
 #
 # Cells marked with a grade (tests) check your work; run them as you go.
 
@@ -33,10 +37,11 @@
 # When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
 #
 # - `test_features` (2 points): the test cell passes; and the grader runs your `extract_features` in a fresh process on made-up photos in batches, through a stand-in extractor, and checks every row of features and every label, in the dataset's order. The test earns its points only if both pass.
-# - `test_build_model` (3 points): the test cell passes; and the grader calls your `build_model` in a fresh process for rate 0 and two other rates and checks each model: Dense(256, relu), then Dropout at that rate (none at 0), then a softmax over 5 classes. The test earns its points only if both pass.
+# - `test_build_model` (3 points): the test cell passes; and the grader calls your `build_model` in a fresh process for rate 0 and two other rates and checks each model: Flatten, Dropout at that rate, Dense(256, relu), Dropout at that rate again (no Dropout at 0), then a softmax over 5 classes. The test earns its points only if both pass.
 # - `test_histories` (2 points): the test cell passes.
 # - `test_overfitting_without_dropout` (1 point): the test cell passes.
-# - `test_dropout_effect` (2 points): the test cell passes.
+# - `test_gap_not_wider_with_dropout` (1 point): the test cell passes.
+# - `test_dropout_lowers_the_loss` (1 point): the test cell passes.
 # - `test_validation_accuracy` (2 points): the test cell passes.
 
 # %% [markdown]
@@ -63,13 +68,14 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| TFDS", tfds
 # The same notebook runs on a laptop CPU and on a Colab GPU. A *profile* sets how much data and
 # how many epochs to use: `cpu` is short enough for a laptop or CI, `full` is the complete lesson
 # on a GPU. It is picked from the hardware; set `COURSE_PROFILE=cpu` or `full` to override. Both
-# keep the training set deliberately small: we *want* to see overfitting.
+# keep the training set deliberately small (200 photos): we *want* to see overfitting. The GPU
+# profile only validates on every remaining photo instead of 450.
 
 # %%
 PROFILES = {
     # max_* cap the number of images per split (None: use them all).
-    "cpu": {"image_size": 160, "batch_size": 32, "epochs": 40, "max_train": 200, "max_validation": 450},
-    "full": {"image_size": 160, "batch_size": 32, "epochs": 60, "max_train": 300, "max_validation": None},
+    "cpu": {"image_size": 160, "batch_size": 32, "epochs": 30, "max_train": 200, "max_validation": 450},
+    "full": {"image_size": 160, "batch_size": 32, "epochs": 30, "max_train": 200, "max_validation": None},
 }
 PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")
 if PROFILE not in PROFILES:
@@ -78,6 +84,7 @@ CONFIG = PROFILES[PROFILE]
 IMG_SIZE = CONFIG["image_size"]
 IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
 RATES = [0.0, 0.2, 0.5, 0.7]  # the dropout rates to compare; 0.0 means "no dropout"
+RECOMMENDED_RATE = 0.5  # the classic choice for large Dense layers (Srivastava et al., 2014)
 HIDDEN_UNITS = 256
 print(f"profile: {PROFILE} -> {CONFIG}")
 
@@ -141,37 +148,39 @@ print("one batch:", image_batch.shape, label_batch.shape)
 # %% [markdown]
 # ## 3. Feature caching: run the frozen base once
 #
-# The pretrained MobileNetV2 stays **frozen**: its weights never change. `pooling="avg"` ends it
-# with global average pooling, so each photo becomes one vector of 1280 numbers. The extractor
-# starts with MobileNetV2's own `preprocess_input` (0-255 to [-1, 1]).
+# The pretrained MobileNetV2 stays **frozen**: its weights never change. Without `pooling`, it ends
+# with its last feature map, `out_relu`: a 5 x 5 grid of positions (at 160 px), 1280 channels each.
+# We keep that grid whole, 32,000 numbers per photo, instead of averaging its 25 positions into 1280
+# numbers (`pooling="avg"`, as in 01 and 02). A head on 32,000 inputs is *large*: its first Dense
+# layer alone has 8 million weights, for 200 training photos. That is the setting where overfitting
+# is real, and where dropout has something to do. The extractor starts with MobileNetV2's own
+# `preprocess_input` (0-255 to [-1, 1]).
 
 # %%
-base_model = keras.applications.MobileNetV2(
-    input_shape=IMG_SHAPE, include_top=False, weights="imagenet", pooling="avg"
-)
+base_model = keras.applications.MobileNetV2(input_shape=IMG_SHAPE, include_top=False, weights="imagenet")
 base_model.trainable = False
 
 inputs = keras.Input(shape=IMG_SHAPE)
 x = keras.applications.mobilenet_v2.preprocess_input(inputs)
 outputs = base_model(x, training=False)
 feature_extractor = keras.Model(inputs, outputs, name="feature_extractor")
-FEATURE_DIM = feature_extractor.output_shape[-1]
-print("one photo ->", FEATURE_DIM, "features")
+FEATURE_SHAPE = feature_extractor.output_shape[1:]
+print("one photo ->", FEATURE_SHAPE, "=", int(np.prod(FEATURE_SHAPE)), "features")
 
 # %% [markdown]
 # **Feature caching** (also called *feature extraction once*): since the base is frozen, it turns
-# a given photo into the same 1280 numbers in every epoch. And since there is no augmentation, the
+# a given photo into the same feature map in every epoch. And since there is no augmentation, the
 # photo itself is the same every epoch too. So we can compute the features **once**, keep them in a
-# NumPy array, and train the head on that array. Almost all of the computation sits in the base
-# (about 150 million multiply-adds per photo at 160 px, against about 0.3 million for the head), so each
-# later epoch costs next to nothing: dozens of epochs and several models train in seconds on a CPU.
+# NumPy array, and train the head on that array. Most of the computation sits in the base (about 150
+# million multiply-adds per photo at 160 px, against about 8 million for this head), so each later
+# epoch is cheap: four heads of 30 epochs train in well under a minute on a CPU.
 #
 # The trick stops being valid as soon as the base is fine-tuned (its features then change while
 # training) or the photos are augmented (each epoch sees different pixels).
 #
 # **Your task:** write `extract_features(batches)`: run `feature_extractor` over every batch of
-# `(images, labels)` and return two NumPy arrays, the features `(N, 1280)` and the labels `(N,)`,
-# in the same order as the dataset.
+# `(images, labels)` and return two NumPy arrays, the features `(N, 5, 5, 1280)` and the labels
+# `(N,)`, in the same order as the dataset.
 
 # %% deletable=false nbgrader={"cell_type": "code", "checksum": "10b21bc87ff7caa64ea8f15721d534df", "grade": false, "grade_id": "extract_features", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def extract_features(batches):
@@ -194,42 +203,45 @@ print("training photos per class:", dict(zip(class_names, counts.tolist(), stric
 # %% [markdown]
 # One row of features per photo, and one label per row.
 
-# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "0fb2fefc0d9503845bd8b202dca6e22c", "grade": true, "grade_id": "test_features", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-assert train_features.ndim == 2 and train_features.shape[1] == FEATURE_DIM, f"got {train_features.shape}"
-assert train_features.shape[0] == train_labels.shape[0], "one label per row of features"
-assert validation_features.shape == (validation_labels.shape[0], FEATURE_DIM), f"got {validation_features.shape}"
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "e735801ed6ee403f003aefaffe837456", "grade": true, "grade_id": "test_features", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert train_features.shape[1:] == FEATURE_SHAPE, f"got {train_features.shape}, expected (N, *{FEATURE_SHAPE})"
+assert train_features.shape[0] == train_labels.shape[0], "one label per photo"
+assert validation_features.shape == (validation_labels.shape[0], *FEATURE_SHAPE), f"got {validation_features.shape}"
 print("feature shapes: OK")
 
 
 # %% [markdown]
 # ## 4. The head, with the functional API
 #
-# The head reads a 1280-feature vector, goes through a wide hidden `Dense` layer (wide on
-# purpose: 256 units for a couple of hundred photos overfit easily), and ends with a 5-way softmax.
-# Dropout goes **between the hidden layer and the output**: it hides a random `rate` fraction of
-# the hidden units at each training step. At inference Keras turns dropout off (and, during
-# training, scales the kept units by `1 / (1 - rate)` so both modes see the same average).
+# The head flattens the feature map into one vector of 32,000 numbers, goes through a wide hidden
+# `Dense` layer (256 units) and ends with a 5-way softmax. Dropout goes in **two places**:
+# - on the flattened features, so the hidden layer cannot lean on a few positions of the map;
+# - on the hidden units, so the output cannot lean on a few of them.
+#
+# At each training step, a `Dropout(rate)` layer hides a random `rate` fraction of its inputs (and
+# scales the kept ones by `1 / (1 - rate)` so that the average stays the same). At inference Keras
+# turns dropout off: `evaluate` and `predict` see the whole network.
 #
 # The functional API writes the model as a chain of calls, `x = layer(x)`, which makes it easy to
 # add a layer only when we need it.
 #
 # **Your task:** write `build_model(rate)` returning a functional `keras.Model`:
-# `Input(FEATURE_DIM)` -> `Dense(HIDDEN_UNITS, relu)` -> `Dropout(rate)` -> `Dense(NUM_CLASSES, softmax)`,
-# with **no** `Dropout` layer at all when `rate == 0`.
+# `Input(FEATURE_SHAPE)` -> `Flatten` -> `Dropout(rate)` -> `Dense(HIDDEN_UNITS, relu)` -> `Dropout(rate)`
+# -> `Dense(NUM_CLASSES, softmax)`, with **no** `Dropout` layer at all when `rate == 0`.
 
-# %% deletable=false nbgrader={"cell_type": "code", "checksum": "da981d83c711a03ed0c9323e3c5f454b", "grade": false, "grade_id": "build_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "fd04f5dc9f703f9e12ceaeed0eb6ee62", "grade": false, "grade_id": "build_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_model(rate):
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
-build_model(0.5).summary()
+build_model(RECOMMENDED_RATE).summary()
 
 # %% [markdown]
-# The tests check the output and that the Dropout layer is there, with the right rate, only when
-# asked for.
+# The tests check the output and that the two Dropout layers are there, with the right rate, only
+# when asked for.
 
-# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "01cae43cd16f538f4c9ed9ee439ad041", "grade": true, "grade_id": "test_build_model", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "4919fd68cb6d35b92f09cfb522843537", "grade": true, "grade_id": "test_build_model", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 for _rate in RATES:
     _model = build_model(_rate)
     assert isinstance(_model, keras.Model), "build_model must return a keras.Model"
@@ -238,8 +250,8 @@ for _rate in RATES:
     if _rate == 0:
         assert not _dropouts, "no Dropout layer when rate == 0"
     else:
-        assert len(_dropouts) == 1, f"expected one Dropout layer for rate {_rate}, got {len(_dropouts)}"
-        assert np.isclose(_dropouts[0].rate, _rate), f"Dropout rate {_dropouts[0].rate}, expected {_rate}"
+        assert len(_dropouts) == 2, f"expected two Dropout layers for rate {_rate}, got {len(_dropouts)}"
+        assert all(np.isclose(d.rate, _rate) for d in _dropouts), f"Dropout rates {[d.rate for d in _dropouts]}"
 print("build_model: OK")
 
 # %% [markdown]
@@ -248,8 +260,11 @@ print("build_model: OK")
 # A fair comparison changes one thing only. A Dropout layer has no weights, so every head has
 # the same list of weights: we draw one set, `initial_weights`, and start every head from it, and
 # we reset the seed before each run so that each can be repeated exactly. The labels are
-# integers, so the loss is sparse categorical cross-entropy on probabilities. `fit` trains on the
-# cached features and reports validation accuracy after every epoch, in its `History`.
+# integers, so the loss is sparse categorical cross-entropy on probabilities. The learning rate is
+# small, 3e-5: with 8 million weights in one layer, Adam's usual 1e-3 memorises the 200 photos in two
+# or three epochs, too fast to see anything happen.
+# `fit` trains on the cached features and reports validation loss and accuracy after every epoch, in
+# its `History`.
 #
 # **Your task:** for each rate in `RATES`, build the head, give it `initial_weights`, compile it
 # and train it for `CONFIG["epochs"]` epochs with `validation_data`. Keep the `History` that `fit`
@@ -287,7 +302,9 @@ print("histories: OK")
 # One column per rate; accuracy on top, loss below. Without dropout, training accuracy reaches
 # 100% within a few epochs and the training loss heads to zero, while the validation loss bottoms
 # out early and then climbs: the head is memorising its photos, and its wrong answers on new
-# photos grow ever more confident. With dropout, the training curve climbs more slowly.
+# photos grow ever more confident. With dropout, the training curves climb more slowly, and the
+# validation loss goes lower and stays lower. (The training curves that `fit` records are measured
+# with dropout *on*, on a handicapped network; section 7 measures with dropout off.)
 
 # %%
 def as_dict(history):
@@ -315,80 +332,54 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 7. The gap, rate by rate
+# ## 7. The gap and the lowest validation loss, rate by rate
 #
-# The *generalisation gap* is training accuracy minus validation accuracy. We follow it epoch by
-# epoch, and summarise each rate by the mean of its last `LAST` epochs (one epoch alone is noisy).
-# We also count how many epochs each head needs to get 99% of its training photos right: a
-# measure of how fast it memorises. The best rate is the one with the highest validation accuracy.
-#
-# One caveat: the training accuracy that `fit` records is measured *with dropout on*, on a
-# handicapped network. So we also measure each finished head's training accuracy in inference
-# mode (dropout off) with `evaluate`, to see how much of a smaller gap is real.
+# Two numbers per head say how much it overfits:
+# - the **generalisation gap**: training accuracy minus validation accuracy, both measured on the
+#   finished head with `evaluate`, that is in inference mode, with dropout off. (The training
+#   accuracy `fit` reports is measured with dropout on: it makes any dropout head look better than it is.)
+# - the **lowest validation loss** over the epochs: how good the head was at its best moment,
+#   which early stopping would keep (07 does). A head that memorises reaches it early, and it is high.
 
 # %%
-LAST = 5
-
-
-def tail_mean(values):
-    return float(np.mean(values[-LAST:]))
-
-
-def epochs_to_memorise(history, level=0.99):
-    """First epoch whose training accuracy reaches `level` (None: never)."""
-    reached = np.flatnonzero(np.asarray(as_dict(history)["accuracy"]) >= level)
-    return int(reached[0]) + 1 if reached.size else None
-
-
-gap = {}
-val_accuracy = {}
-train_accuracy = {}
-clean_gap = {}
-memorised_at = {}
+train_accuracy, val_accuracy, gap, min_val_loss, final_val_loss = {}, {}, {}, {}, {}
 for rate in RATES:
     h = as_dict(histories[rate])
-    train_accuracy[rate] = tail_mean(h["accuracy"])
-    val_accuracy[rate] = tail_mean(h["val_accuracy"])
+    train_accuracy[rate] = models[rate].evaluate(train_features, train_labels, verbose=0)[1]
+    val_accuracy[rate] = models[rate].evaluate(validation_features, validation_labels, verbose=0)[1]
     gap[rate] = train_accuracy[rate] - val_accuracy[rate]
-    clean_gap[rate] = models[rate].evaluate(train_features, train_labels, verbose=0)[1] - val_accuracy[rate]
-    memorised_at[rate] = epochs_to_memorise(h)
-    print(f"rate {rate:.1f}: validation {val_accuracy[rate]:.3f} | gap {gap[rate]:+.3f} "
-          f"(dropout off: {clean_gap[rate]:+.3f}) | 99% of training photos right at epoch {memorised_at[rate]}")
-best_rate = max(RATES, key=lambda rate: val_accuracy[rate])
-print("best rate by validation accuracy:", best_rate)
+    min_val_loss[rate] = float(np.min(h["val_loss"]))
+    final_val_loss[rate] = float(h["val_loss"][-1])
+    print(f"rate {rate:.1f}: train {train_accuracy[rate]:.3f} | validation {val_accuracy[rate]:.3f} | "
+          f"gap {gap[rate]:+.3f} | validation loss: lowest {min_val_loss[rate]:.3f} "
+          f"(epoch {int(np.argmin(h['val_loss'])) + 1}), last {final_val_loss[rate]:.3f}")
 
 # %% [markdown]
-# Left: the gap epoch by epoch, one line per rate. Right: the final gap per rate (bars, as `fit`
-# recorded it) and the same gap with the training accuracy measured with dropout off (dots).
+# The same numbers against the rate: the gap on the left, the validation loss on the right.
 
 # %%
-fig, (ax_line, ax_bar) = plt.subplots(1, 2, figsize=(12, 4))
-for rate in RATES:
-    h = as_dict(histories[rate])
-    ax_line.plot(range(1, len(h["accuracy"]) + 1), np.subtract(h["accuracy"], h["val_accuracy"]),
-                 label="no dropout" if rate == 0 else f"dropout {rate}")
-ax_line.axhline(0, color="gray", linewidth=0.8)
-ax_line.set(title="Train - validation accuracy, per epoch", xlabel="epoch", ylabel="gap")
-ax_line.legend()
-positions = np.arange(len(RATES))
-ax_bar.bar(positions, [gap[rate] for rate in RATES], color="tab:blue", label=f"gap, last {LAST} epochs")
-ax_bar.plot(positions, [clean_gap[rate] for rate in RATES], "o", color="tab:red", label="training acc. with dropout off")
-ax_bar.set_xticks(positions, [str(rate) for rate in RATES])
-ax_bar.set(title="Final gap per dropout rate", xlabel="dropout rate", ylabel="gap")
-ax_bar.set_ylim(0, 1.4 * max(max(gap.values()), max(clean_gap.values())))  # room for the legend
-ax_bar.legend(loc="upper right")
+fig, (ax_gap, ax_loss) = plt.subplots(1, 2, figsize=(12, 4))
+ax_gap.plot(RATES, [gap[rate] for rate in RATES], "o-")
+ax_gap.set(title="Train - validation accuracy (dropout off)", xlabel="dropout rate", ylabel="gap")
+ax_loss.plot(RATES, [min_val_loss[rate] for rate in RATES], "o-", label="lowest")
+ax_loss.plot(RATES, [final_val_loss[rate] for rate in RATES], "s--", label="last epoch")
+ax_loss.set(title="Validation loss", xlabel="dropout rate", ylabel="cross-entropy")
+ax_loss.legend()
+for ax in (ax_gap, ax_loss):
+    ax.set_xticks(RATES)
+    ax.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Reading the result honestly.** Dropout clearly slows memorisation: the higher the rate, the more
-# epochs the head needs to get its training photos right, and the later its validation loss turns
-# up. But given enough epochs, even the `0.7` head learns a couple of hundred photos by heart, and
-# the final gap moves by only a point or two, about as much as it moves when you change the seed
-# (try `COURSE_SEED=1`, `2`, `3`). Here most of the gap comes from the frozen features themselves:
-# 1280 numbers per photo are enough to tell apart *any* 200 photos, whatever they show. Dropout in
-# the head cannot fix that; more photos, augmentation or fine-tuning can, and so can stopping
-# training near the lowest validation loss (early stopping).
+# **Reading the result.** Measured over seeds 1-5 in the CPU profile (`data/calibration.csv`):
+# without dropout, every head gets all 200 training photos right, the gap is 0.17-0.25 and the lowest
+# validation loss 0.50-0.69, reached in the first epochs. At the recommended rate, 0.5, the lowest
+# validation loss is 0.45-0.56: lower on every seed, by 0.05 to 0.14. The gap is narrower on every seed
+# too, but by 0.003 to 0.067: the training photos are still all learned by heart (dropout slows
+# memorising, it does not stop it), and what shrinks the gap is the validation accuracy, 0.81-0.85
+# against 0.75-0.83. Too high a rate (0.7) learns too slowly at this learning rate: 0.77-0.82. So
+# dropout helps most where it is easy to see in the loss: the head is less sure of its wrong answers.
 
 # %% [markdown]
 # ## 8. Grading checks
@@ -400,26 +391,32 @@ plt.show()
 # Hidden test: the no-dropout head overfits (training accuracy near 100%, a clear gap).
 
 # %% [markdown]
-# Next: dropout slows memorisation, and the best rate's gap is no wider than without dropout.
+# Next: the recommended rate does not widen the gap. (Over five seeds it narrowed it every time, but
+# by as little as 0.003, one validation photo: too little to ask for more than "not wider".)
 
-# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "c62c8d66ff9803bc9e8593d955b484f8", "grade": true, "grade_id": "test_dropout_effect", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden test: the highest rate needs clearly more epochs to memorise; the best rate does not widen the gap.
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "588c8cb24a9cbd0fd58213fff31b4d90", "grade": true, "grade_id": "test_gap_not_wider_with_dropout", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: the gap at the recommended rate is at most the no-dropout gap plus a tolerance.
 
 # %% [markdown]
-# Last: every head reaches the validation accuracy threshold.
+# Next: the recommended rate reaches a lower validation loss, by a calibrated margin too.
 
-# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "5382130db5638fc407dab7c78d91ac36", "grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden test: validation accuracy of the best head, and of every head.
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "3501c42bb8d39dba2d702facbe988710", "grade": true, "grade_id": "test_dropout_lowers_the_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: lowest validation loss without dropout minus that at the recommended rate.
+
+# %% [markdown]
+# Last: the recommended head reaches the validation accuracy threshold, and no head is far below it.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "368f52a5440a46c3dcead8accb7dc393", "grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: validation accuracy of the recommended head, and of every head.
 
 # %% [markdown]
 # ## What to take away
 #
-# - A wide head on a small dataset memorises: training accuracy hits 100%, the training loss goes
-#   to zero and the validation loss rises. The gap between the curves is the symptom to look for.
-# - Dropout between the hidden layer and the output makes memorising slower and delays the rise of
-#   the validation loss; too high a rate makes the head learn slowly. It is not a cure-all: when
-#   the gap comes from the features, more data, augmentation, fine-tuning or early stopping matter more.
-# - Judge a difference against the seed-to-seed spread, and remember that `fit` reports training
-#   accuracy with dropout on.
+# - A large head on a few hundred photos memorises: training accuracy hits 100%, the training loss
+#   goes to zero and the validation loss rises after a few epochs. The gap between the curves is the
+#   symptom to look for.
+# - Dropout on the flattened features and on the hidden units makes memorising harder: here the
+#   recommended rate narrows the gap and lowers the best validation loss on every seed we tried.
+# - Measure the gap with dropout off (`evaluate`), and judge a difference against the seed-to-seed spread.
 # - With a frozen base and no augmentation, computing the features once (*feature caching*) makes
 #   such experiments cheap: the expensive network runs once, not once per epoch per model.

@@ -125,20 +125,26 @@ def _solution_cell(nb, grade_id):
 
 
 def test_03s_mutants_fail_their_code_checks(tmp_path):
-    """Two notebooks, each with one wrong `build_model` and (in the first) a loop that drops the short last
+    """Notebooks with one wrong `build_model` each and (in the first) a loop that drops the short last
     batch: every mistake fails its check."""
     solution, _ = _dropout_notebooks()
     build, features = _solution_cell(solution, "build_model"), _solution_cell(solution, "extract_features")
-    sequential = ("def build_model(rate):\n    return keras.Sequential([keras.Input((FEATURE_DIM,)), "
+    sequential = ("def build_model(rate):\n    return keras.Sequential([keras.Input(FEATURE_SHAPE), "
+                  "keras.layers.Flatten(), keras.layers.Dropout(rate), "
                   "keras.layers.Dense(HIDDEN_UNITS, activation='relu'), keras.layers.Dropout(rate), "
                   "keras.layers.Dense(NUM_CLASSES, activation='softmax')])\n")
+    # Dropout on the hidden units only, not on the flattened features: the text asks for both.
+    flatten = "x = keras.layers.Flatten()(inputs)\n"
+    hidden_only = build.replace(flatten + "    if rate > 0:\n        x = keras.layers.Dropout(rate)(x)\n", flatten)
+    assert hidden_only != build
     first = _with_cell(_with_cell(solution, "build_model", build.replace("if rate > 0:", "if True:")),
                        "extract_features", features.replace("for images, batch_labels in batches:",
                                                             "for images, batch_labels in list(batches)[:-1]:"))
     results = judge_all(first, "03_dropout", tmp_path / "first")
     assert not results["head_with_dropout"][0] and "Dropout" in results["head_with_dropout"][1], results
     assert not results["features_in_order"][0] and "shape (8, 3)" in results["features_in_order"][1], results
-    for name, source in (("fixed_rate", build.replace("Dropout(rate)", "Dropout(0.5)")), ("sequential", sequential)):
+    for name, source in (("fixed_rate", build.replace("Dropout(rate)", "Dropout(0.5)")), ("sequential", sequential),
+                         ("hidden_only", hidden_only)):
         ok, message = judge(_with_cell(solution, "build_model", source), "03_dropout", "head_with_dropout",
                             tmp_path / name)
         assert not ok, (name, message)

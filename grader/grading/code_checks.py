@@ -250,7 +250,8 @@ def _jobs(plan: dict, params: dict, kind: str) -> list[dict]:
 
 def head_with_dropout(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
     """03's `build_model`, called by the grader in a fresh process for no dropout and two rates drawn for this
-    submission: a functional Dense(relu) -> Dropout(rate) -> Dense(softmax), with no Dropout at rate 0."""
+    submission: a functional Flatten -> Dropout(rate) -> Dense(relu) -> Dropout(rate) -> Dense(softmax), with no
+    Dropout at rate 0."""
     jobs = _jobs(plan, params, "call_architecture")
     if not jobs:
         return False, "the grader's plan holds no call of build_model (a grader error)"
@@ -266,8 +267,9 @@ def head_with_dropout(params: dict, probes: Path, plan: dict) -> tuple[bool, str
         if problems:
             return False, f"build_model({rate}), called by the grader: " + "; ".join(problems)
     rates = ", ".join(str(job["action"]["args"][0]) for job in jobs)
-    return True, (f"build_model, called by the grader in a fresh process for rates {rates}: Dense({params['units']}, "
-                  f"relu) -> Dropout(rate) -> Dense({params['classes']}, softmax), no Dropout at 0")
+    return True, (f"build_model, called by the grader in a fresh process for rates {rates}: Flatten -> Dropout(rate) "
+                  f"-> Dense({params['units']}, relu) -> Dropout(rate) -> Dense({params['classes']}, softmax), "
+                  "no Dropout at 0")
 
 
 def _head_problems(model, rate: float, params: dict) -> list[str]:
@@ -276,20 +278,24 @@ def _head_problems(model, rate: float, params: dict) -> list[str]:
     if isinstance(model, keras.Sequential):
         return ["use the functional API, not Sequential"]
     problems = []
-    if tuple(model.input_shape) != (None, params["features"]):
-        problems.append(f"input shape {tuple(model.input_shape)}, expected (None, {params['features']})")
+    expected_input = (None, *params["features"])
+    if tuple(model.input_shape) != expected_input:
+        problems.append(f"input shape {tuple(model.input_shape)}, expected {expected_input}")
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     kinds = [type(layer).__name__ for layer in layers]
-    expected = ["Dense", "Dropout", "Dense"] if rate > 0 else ["Dense", "Dense"]
+    expected = ["Flatten", "Dropout", "Dense", "Dropout", "Dense"] if rate > 0 else ["Flatten", "Dense", "Dense"]
     if kinds != expected:
         return [*problems, f"layers {kinds}, expected {expected}"]
-    if layers[0].units != params["units"] or layers[0].activation.__name__ != "relu":
-        problems.append(f"hidden layer Dense({layers[0].units}, {layers[0].activation.__name__}), "
+    hidden, output = layers[-3] if rate > 0 else layers[1], layers[-1]
+    if hidden.units != params["units"] or hidden.activation.__name__ != "relu":
+        problems.append(f"hidden layer Dense({hidden.units}, {hidden.activation.__name__}), "
                         f"expected Dense({params['units']}, relu)")
-    if rate > 0 and not np.isclose(layers[1].rate, rate):
-        problems.append(f"Dropout rate {layers[1].rate}, expected {rate}")
-    if layers[-1].units != params["classes"] or layers[-1].activation.__name__ != "softmax":
-        problems.append(f"output Dense({layers[-1].units}, {layers[-1].activation.__name__}), "
+    wrong_rates = [layer.rate for layer in layers if isinstance(layer, keras.layers.Dropout)
+                   and not np.isclose(layer.rate, rate)]
+    if wrong_rates:
+        problems.append(f"Dropout rates {wrong_rates}, expected {rate}")
+    if output.units != params["classes"] or output.activation.__name__ != "softmax":
+        problems.append(f"output Dense({output.units}, {output.activation.__name__}), "
                         f"expected Dense({params['classes']}, softmax)")
     return problems
 

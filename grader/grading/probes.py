@@ -154,7 +154,7 @@ def callback_probes(seed: int) -> list[tuple[float, float]]:
 def cell_jobs(check: str, params: dict, seed: int) -> list[dict]:
     """The cell's runs a check judges, each with the names the cell needs and what to save of its result."""
     if check == "head_with_dropout":  # 03: the head built for no dropout and two rates of this submission's
-        setup = {"FEATURE_DIM": params["features"], "HIDDEN_UNITS": params["units"], "NUM_CLASSES": params["classes"]}
+        setup = {"FEATURE_SHAPE": params["features"], "HIDDEN_UNITS": params["units"], "NUM_CLASSES": params["classes"]}
         return [{"cell": params["cell"], "setup": setup, "name": f"{params['cell']}-{rate}",
                  "action": {"kind": "call_architecture", "name": params["function"], "args": [rate]}}
                 for rate in dropout_rates(seed)]

@@ -77,8 +77,8 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         "stand-in extractor, and checks every row of features and every label, in the dataset's order"),
     "head_with_dropout": lambda params: (
         f"the grader calls your `{params['function']}` in a fresh process for rate 0 and two other rates and checks "
-        f"each model: Dense({params['units']}, relu), then Dropout at that rate (none at 0), then a softmax over "
-        f"{params['classes']} classes"),
+        f"each model: Flatten, Dropout at that rate, Dense({params['units']}, relu), Dropout at that rate again (no "
+        f"Dropout at 0), then a softmax over {params['classes']} classes"),
     "held_out_head_accuracy": lambda params: (
         f"the grader puts the head your notebook saved (`{params['file']}`) on its own {params['application']} "
         f"and measures the accuracy, in a fresh process, on {params['held_out_about']}: it must reach "
