@@ -38,7 +38,13 @@ test: $(STAMP) sandbox
 	ZIZMOR=$(BIN)/zizmor .ci/lint-workflows
 	$(BIN)/course assets prepare
 	$(BIN)/python -m grader.nbval_notebooks build/nbval
-	$(BIN)/python -m pytest -ra tests build/nbval --nbval-lax --durations=10
+	@# nbval runs one kernel at a time and leaves a core idle for a third of its run (vmstat): it runs beside
+	@# the test suite, in a session of its own, and its report is printed after the suite's.
+	$(BIN)/python -m pytest -ra build/nbval --nbval-lax --durations=5 -p no:cacheprovider \
+	  --basetemp=build/nbval-tmp > build/nbval.log 2>&1 & nbval=$$!; \
+	$(BIN)/python -m pytest -ra tests --durations=10; suite=$$?; \
+	wait $$nbval; status=$$?; cat build/nbval.log; \
+	echo "test suite exit $$suite, nbval exit $$status"; [ $$suite -eq 0 ] && [ $$status -eq 0 ]
 
 release: $(STAMP)
 	$(BIN)/course release
