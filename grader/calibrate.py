@@ -1,5 +1,6 @@
 """`course calibrate`: run each solution in the CPU profile with several seeds and collect its METRIC
-lines, so that every graded threshold can be set below the worst seed with a margin.
+lines, so that every graded threshold can be set below the worst seed with a margin; and the grader's
+own measurements of what each solution saved (`grader_<check>`), for the limits that are the grader's own.
 
 Notebooks print `METRIC name=value` in their hidden tests; the test cell that prints a metric also
 holds its threshold (`_THRESHOLD = ...`). Results go to data/calibration.csv; `tests/` checks every
@@ -9,6 +10,7 @@ threshold against them.
 from __future__ import annotations
 
 import csv
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from grader.markers import METRIC, THRESHOLD, not_measured_reason, stream_text, 
 from grader.notebooks import read_source
 
 CALIBRATION_FILE = paths.DATA_DIR / "calibration.csv"
+ASSET_SETTINGS = ("KERAS_HOME", "TFDS_DATA_DIR", "TFHUB_CACHE_DIR", "COURSE_ASSETS_MIRROR", "TF_DETERMINISTIC_OPS")
 
 
 @dataclass
@@ -55,7 +58,8 @@ def run_once(name: str, seed: int, env: dict[str, str]) -> Run:
         client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": scratch}})
         client.execute(env={**env, "COURSE_SEED": str(seed)})
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        measured_by_grader = grader_metrics(name, Path(scratch))
     text, errors, not_measured = [], [], {}
     for cell in nb.cells:
         text.append(stream_text(cell.get("outputs", [])))
@@ -66,12 +70,28 @@ def run_once(name: str, seed: int, env: dict[str, str]) -> Run:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 errors.append(f"{cell.get('id')}: {output.get('ename')}: {output.get('evalue', '')[:200]}")
-    metrics = {m: float(v) for m, v in METRIC.findall("".join(text))}
+    metrics = {m: float(v) for m, v in METRIC.findall("".join(text))} | measured_by_grader
     return Run(name, seed, seconds, metrics, errors, not_measured)
+
+
+def grader_metrics(name: str, folder: Path) -> dict[str, float]:
+    """The grader's own measurements of what the solution saved in `folder`, as `grader_<check>` (the
+    checks with a number; code checks need a handed-in notebook and are not run here)."""
+    from grader.grading.evaluate import evaluate
+    from grader.spec import spec_for
+
+    spec = spec_for(name)
+    if spec is None:
+        return {}
+    results = evaluate(name, folder / (spec.model or "no-model"), paths.mirror_dir())
+    return {f"grader_{r['check']}": float(r["metric"]) for r in results if r["metric"] is not None}
 
 
 def calibrate(names: list[str], seeds: list[int], out: Path = CALIBRATION_FILE) -> list[Run]:
     env = notebook_environment(profile="cpu")
+    # The grader's own measurements run in this process: the same offline asset settings as the kernels
+    # (set before Keras is first imported, which reads KERAS_HOME once).
+    os.environ.update({name: env[name] for name in ASSET_SETTINGS if name in env})
     runs = []
     for name in names:
         for seed in tqdm(seeds, desc=f"calibrate {name}", unit="seed"):

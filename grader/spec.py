@@ -10,6 +10,11 @@ import tomllib
 from grader import paths
 
 SPEC_FILE = paths.DATA_DIR / "grading.toml"
+# The grader's own limits, on numbers it measures itself that no notebook threshold matches (other photos,
+# another quantity): check -> the parameter holding the limit. `course calibrate` records each check's
+# metric (`grader_<check>` in data/calibration.csv) and tests/test_calibration.py holds the limits to it.
+CALIBRATED_LIMITS = {"heads_trained": "train_accuracy", "head_overfits": "min_gap", "loss_lowered": "min_reduction",
+                     "heads_accuracy": "min_accuracy", "beats_saved_model": "min_gain"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,9 @@ class AssignmentSpec:
     held_out_prepared: str = ""  # or relative to the prepared cache (photos held back by `course assets prepare`)
     held_out_classes: tuple[str, ...] = ()
     held_out_about: str = "photos your notebook never loads"  # for the students, in the release
+    # Heads the notebook saves on their own, measured on the grader's features (grader/grading/head_checks.py):
+    # `files` (role -> file name), `application` (the base), `training` (the notebook's training photos).
+    heads: dict = field(default_factory=dict)
 
     def held_out_dir(self, mirror: Path | None) -> Path | None:
         """The grader's held-out photos: only where the mirror is (the cache's are held back from it)."""
@@ -56,7 +64,7 @@ def load_specs(path: Path = SPEC_FILE) -> dict[str, AssignmentSpec]:
         specs[assignment] = AssignmentSpec(
             assignment, checks, entry.get("model", ""), int(entry.get("image_size", 0)),
             held_out.get("folder", ""), held_out.get("prepared", ""), tuple(held_out.get("classes", ())),
-            held_out.get("about", AssignmentSpec.held_out_about),
+            held_out.get("about", AssignmentSpec.held_out_about), entry.get("heads", {}),
         )
     return specs
 

@@ -38,11 +38,11 @@
 #
 # - `test_features` (2 points): the test cell passes; and the grader runs your `extract_features` in a fresh process on made-up photos in batches, through a stand-in extractor, and checks every row of features and every label, in the dataset's order. The test earns its points only if both pass.
 # - `test_build_model` (3 points): the test cell passes; and the grader calls your `build_model` in a fresh process for rate 0 and two other rates and checks each model: Flatten, Dropout at that rate, Dense(256, relu), Dropout at that rate again (no Dropout at 0), then a softmax over 5 classes. The test earns its points only if both pass.
-# - `test_histories` (2 points): the test cell passes.
-# - `test_overfitting_without_dropout` (1 point): the test cell passes.
-# - `test_gap_not_wider_with_dropout` (1 point): the test cell passes.
-# - `test_dropout_lowers_the_loss` (1 point): the test cell passes.
-# - `test_validation_accuracy` (2 points): the test cell passes.
+# - `test_histories` (2 points): the test cell passes; and the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh process, and checks that each gets at least 0.95 of your training photos right. The test earns its points only if both pass.
+# - `test_overfitting_without_dropout` (1 point): the test cell passes; and the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh process, and checks that the head without dropout overfits: training accuracy at least 0.97, and at least 0.15 more than on 250 flower photos (50 per class) held back from the course's offline tf_flowers. The test earns its points only if both pass.
+# - `test_gap_not_wider_with_dropout` (1 point): the test cell passes; and the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh process, and checks that the dropout head's gap between your training photos and 250 flower photos (50 per class) held back from the course's offline tf_flowers is no wider than the other head's (tolerance 0.02). The test earns its points only if both pass.
+# - `test_dropout_lowers_the_loss` (1 point): the test cell passes; and the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh process, and checks that the dropout head's loss on 250 flower photos (50 per class) held back from the course's offline tf_flowers is lower than the other's by at least 0.05. The test earns its points only if both pass.
+# - `test_validation_accuracy` (2 points): the test cell passes; and the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh process, and checks that the dropout head reaches an accuracy of 0.74 on 250 flower photos (50 per class) held back from the course's offline tf_flowers, and neither head is below 0.68. The test earns its points only if both pass.
 
 # %% [markdown]
 # ## Setup
@@ -384,7 +384,27 @@ plt.show()
 # dropout helps most where it is easy to see in the loss: the head is less sure of its wrong answers.
 
 # %% [markdown]
-# ## 8. Grading checks
+# ## 8. Save the two heads you compare
+#
+# The numbers above were measured in this notebook. At grading time the grader measures them again on
+# its own: it loads the head without dropout and the head at the recommended rate from these two files,
+# runs its own MobileNetV2 over your 200 training photos and over 250 flower photos this notebook never
+# loads, and computes the gap, the loss and the accuracy from the heads' answers.
+#
+# Each file holds a fresh copy of the head (`clone_model`) with the trained weights, about 31 MB. Saving
+# the trained model itself would also store Adam's state, two more numbers per weight: three times the
+# size, for training we will not resume.
+
+# %%
+HEAD_FILES = {0.0: "dropout_head_0.0.keras", RECOMMENDED_RATE: "dropout_head_0.5.keras"}
+for rate, file_name in HEAD_FILES.items():
+    head = keras.models.clone_model(models[rate])
+    head.set_weights(models[rate].get_weights())
+    head.save(file_name)
+    print(f"rate {rate}: saved {file_name} ({os.path.getsize(file_name) / 2**20:.0f} MB)")
+
+# %% [markdown]
+# ## 9. Grading checks
 #
 # These run at grading time. First: without dropout, the head memorises its training photos and
 # shows a clear train/validation gap.

@@ -14,7 +14,7 @@ CATALOG_FILE = DATA_DIR / "assets.toml"
 
 @dataclass(frozen=True)
 class Asset:
-    """One thing a notebook loads: `kind` is "weights", "datasets" or "hub"."""
+    """One thing a notebook loads: `kind` is "weights", "datasets", "hub", "files" or "archives"."""
 
     kind: str
     key: str

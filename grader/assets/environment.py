@@ -17,6 +17,8 @@ from grader.assets.hub_offline import module_dir, prepare_hub_handle
 from grader.assets.ipython_startup import prepare_ipython_dir
 from grader.assets.keras_home import prepare_keras_home
 from grader.assets.mirror import AssetError, read_manifest
+from grader.assets.photo_archives import is_prepared as archive_is_prepared
+from grader.assets.photo_archives import prepare_photo_archive
 from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
 
 
@@ -49,6 +51,8 @@ def prepare(mirror: Path | None = None, cache: Path | None = None) -> dict[str, 
             prepare_tfds_dataset(mirror, where["TFDS_DATA_DIR"], asset)
         elif asset.kind == "hub":
             prepare_hub_handle(mirror, where["TFHUB_CACHE_DIR"], asset)
+        elif asset.kind == "archives":
+            prepare_photo_archive(mirror, where["KERAS_HOME"], asset)
     env = {name: str(path) for name, path in where.items()}
     env["COURSE_ASSETS_MIRROR"] = str(mirror)
     return env
@@ -101,6 +105,8 @@ def status(mirror: Path | None = None, cache: Path | None = None) -> list[Status
             state = "missing from mirror" if not present else ("ready" if linked else "not prepared")
         elif asset.kind == "datasets":
             state = "ready" if is_prepared(mirror, where["TFDS_DATA_DIR"], asset) else "not prepared"
+        elif asset.kind == "archives":
+            state = "ready" if archive_is_prepared(mirror, where["KERAS_HOME"], asset) else "not prepared"
         else:
             ready = (module_dir(where["TFHUB_CACHE_DIR"], asset.fields["handle"]) / "saved_model.pb").is_file()
             state = "ready" if ready else "not prepared"

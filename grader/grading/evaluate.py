@@ -43,13 +43,18 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     done = {}
     if any(check.check in CODE_CHECKS for check in spec.checks):
         done = _code_checks(spec, notebook, probes)
+    from grader.grading.head_checks import HEAD_CHECKS
+
     model, problem = None, ""
-    if any(i not in done and "file" not in check.params for i, check in enumerate(spec.checks)):
+    if any(i not in done and "file" not in check.params and check.check not in HEAD_CHECKS
+           for i, check in enumerate(spec.checks)):
         model, problem = load_saved_model(model_file)
     results = []
     for i, check in enumerate(spec.checks):
         if i in done:
             results.append(done[i])
+        elif check.check in HEAD_CHECKS:
+            results.append(_head_check(check, spec, mirror, model_file.parent))
         elif model is None and "file" not in check.params:
             results.append(CheckResult(check.test, check.check, False, problem))
         else:
@@ -73,10 +78,32 @@ def _model_check(check, model, spec, mirror: Path | None, model_dir: Path):
             if model is None:
                 return CheckResult(check.test, check.check, False, problem)
         outcome = run_check(check.check, model, check.params, Context(spec.image_size, held_out,
-                                                                      spec.held_out_classes))
+                                                                      spec.held_out_classes, model_dir=model_dir))
     except WeightsMissing as missing:  # the grader's own base: not the student's fault, not a pass
         return CheckResult(check.test, check.check, False, str(missing), not_measured=str(missing))
     except Exception as error:  # a model of an unexpected shape fails the check, with the reason
+        outcome = (False, f"{type(error).__name__}: {error}")
+    return CheckResult(check.test, check.check, *outcome)
+
+
+def _head_check(check, spec, mirror: Path | None, model_dir: Path):
+    """A check on the heads the notebook saved on their own (03), measured on the grader's own features."""
+    from grader.grading.head_checks import HEAD_CHECKS, HeadsUnusable, measure_heads
+    from grader.grading.model_checks import CheckResult, Context, WeightsMissing
+
+    held_out = spec.held_out_dir(mirror)
+    if held_out is None or not held_out.is_dir():
+        reason = f"no held-out photos here ({held_out or 'no asset mirror'}): grade where they exist"
+        return CheckResult(check.test, check.check, False, reason, not_measured=reason)
+    context = Context(spec.image_size, held_out, spec.held_out_classes)
+    try:
+        outcome = HEAD_CHECKS[check.check](measure_heads(spec.heads["files"], model_dir, context, spec.heads),
+                                           check.params)
+    except WeightsMissing as missing:  # the grader's own base: not the student's fault, not a pass
+        return CheckResult(check.test, check.check, False, str(missing), not_measured=str(missing))
+    except HeadsUnusable as unusable:
+        outcome = (False, str(unusable))
+    except Exception as error:  # a head of an unexpected kind fails the check, with the reason
         outcome = (False, f"{type(error).__name__}: {error}")
     return CheckResult(check.test, check.check, *outcome)
 

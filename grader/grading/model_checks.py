@@ -35,6 +35,7 @@ class Context:
     held_out_dir: Path | None
     held_out_classes: tuple[str, ...]
     seed: int = 0
+    model_dir: Path | None = None  # where the notebook saved its files (checks that open a second one)
 
 
 def pretrained_base(model: keras.Model) -> keras.Model:
@@ -240,9 +241,11 @@ class WeightsMissing(RuntimeError):
 
 
 @functools.cache
-def reference_features_model(application: str, size: int, weights: str = "") -> keras.Model:
-    """The grader's own frozen `application` with ImageNet weights, from raw photos to pooled features.
-    `weights` names the file in data/assets.toml: looked for first, so a missing file costs no model build."""
+def reference_features_model(application: str, size: int, weights: str = "",
+                             pooling: str | None = "avg") -> keras.Model:
+    """The grader's own frozen `application` with ImageNet weights, from raw photos to pooled features (its
+    last feature map with `pooling=None`). `weights` names the file in data/assets.toml: looked for first, so
+    a missing file costs no model build."""
     from grader.assets.catalog import find
 
     module = {"InceptionV3": keras.applications.inception_v3, "MobileNetV2": keras.applications.mobilenet_v2}
@@ -252,7 +255,7 @@ def reference_features_model(application: str, size: int, weights: str = "") -> 
             keras.utils.get_file(asset.fields["file"], asset.fields["url"], cache_subdir="models",
                                  file_hash=asset.fields.get("md5"))
         base = getattr(keras.applications, application)(input_shape=(size, size, 3), include_top=False,
-                                                        weights="imagenet", pooling="avg")
+                                                        weights="imagenet", pooling=pooling)
     except Exception as error:  # offline, with no cached copy of the official file
         raise WeightsMissing(f"{application} ImageNet weights could not be loaded here "
                              f"({type(error).__name__}: {str(error)[:160]})") from error
@@ -268,6 +271,61 @@ def held_out_head_accuracy(head, params, context) -> tuple[bool, str, float]:
     images, labels = held_out_images(context, size)
     scores = head.predict(features.predict(images, batch_size=32, verbose=0), batch_size=32, verbose=0)
     return _accuracy_verdict(_predicted_classes(scores, output_layer(head).activation.__name__), labels, params)
+
+
+def beats_saved_model(model, params, context) -> tuple[bool, str, float]:
+    """The model's held-out accuracy exceeds that of another model the notebook saved (`other`) by at
+    least `min_gain`: both measured here, on the same photos."""
+    from grader.grading.saved_models import load_saved_model
+
+    other, problem = load_saved_model(context.model_dir / Path(params["other"]).name)
+    if other is None:
+        return False, problem, 0.0
+    accuracy = {}
+    for name, candidate in (("this", model), ("other", other)):
+        images, labels = held_out_images(context, candidate.input_shape[1])
+        scores = candidate.predict(images, batch_size=32, verbose=0)
+        accuracy[name] = float((_predicted_classes(scores, output_layer(candidate).activation.__name__)
+                                == labels).mean())
+    gain = accuracy["this"] - accuracy["other"]
+    ok = gain >= params["min_gain"]
+    return ok, (f"on the grader's {len(labels)} held-out photos: {params['this']} {accuracy['this']:.3f}, "
+                f"{params['against']} {accuracy['other']:.3f}, a gain of {gain:+.3f}"
+                + ("" if ok else f", expected at least {params['min_gain']}")), gain
+
+
+MAX_TFLITE_BYTES = 64 * 2**20  # 07's MobileNetV2 exports to about 9 MB
+
+
+def tflite_matches(model, params, context) -> tuple[bool, str, float]:
+    """The TFLite file the notebook exported (`tflite`) gives the saved model's probabilities on held-out
+    photos, within `tolerance`: run here by TensorFlow Lite's interpreter, in the grader's box."""
+    import stat
+
+    path = context.model_dir / Path(params["tflite"]).name
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return False, f"no exported {path.name!r}: the notebook must export it (see its 'Export' section)", 1.0
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TFLITE_BYTES:
+        return False, f"{path.name!r} is not a plain file of at most {MAX_TFLITE_BYTES // 2**20} MB", 1.0
+    images, _ = held_out_images(context, model.input_shape[1])
+    images = images[: params.get("photos", 32)]
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(source["index"], images.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], images.numpy().astype(source["dtype"]))
+    interpreter.invoke()
+    exported = interpreter.get_tensor(target["index"])
+    expected = model.predict(images, batch_size=32, verbose=0)
+    if exported.shape != expected.shape:
+        return False, f"{path.name!r} answers with shape {exported.shape}, the saved model {expected.shape}", 1.0
+    difference = float(np.abs(exported - expected).max())
+    ok = difference <= params["tolerance"]
+    return ok, (f"{path.name!r} on {len(images)} of the grader's held-out photos: largest difference from the "
+                f"saved model's probabilities {difference:.1e}" + ("" if ok else f", more than {params['tolerance']}")
+                ), difference
 
 
 def _accuracy_verdict(predicted: np.ndarray, labels: np.ndarray, params: dict) -> tuple[bool, str, float]:
@@ -291,6 +349,8 @@ CHECKS = {
     "trainable_from": trainable_from,
     "batchnorm_frozen": batchnorm_frozen,
     "learning_rate_lowered": learning_rate_lowered,
+    "beats_saved_model": beats_saved_model,
+    "tflite_matches": tflite_matches,
 }
 
 

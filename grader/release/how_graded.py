@@ -15,6 +15,10 @@ from grader.spec import CheckSpec, spec_for
 _IN_A_FRESH_PROCESS = "the grader loads the model file your notebook saved, in a fresh process, and checks that"
 
 
+_HEADS = ("the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh "
+          "process, and checks that")
+
+
 def _model(what: str) -> Callable[[dict], str]:
     return lambda params: f"{_IN_A_FRESH_PROCESS} {what.format(**params)}"
 
@@ -79,6 +83,29 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         f"the grader calls your `{params['function']}` in a fresh process for rate 0 and two other rates and checks "
         f"each model: Flatten, Dropout at that rate, Dense({params['units']}, relu), Dropout at that rate again (no "
         f"Dropout at 0), then a softmax over {params['classes']} classes"),
+    "beats_saved_model": lambda params: (
+        f"the grader measures the model file your notebook saved and `{params['other']}` ({params['against']}), in "
+        f"a fresh process, on {params['held_out_about']}: the first must be at least {params['min_gain']} more "
+        "accurate"),
+    "tflite_matches": lambda params: (
+        f"the grader runs `{params['tflite']}` with TensorFlow Lite's interpreter, in a fresh process, on "
+        f"{params['held_out_about']} and checks that it gives the saved model's probabilities (within "
+        f"{params['tolerance']:g})"),
+    # 03: the two heads the notebook saves, on the grader's own MobileNetV2 features (head_checks.py).
+    "heads_trained": lambda params: (
+        f"{_HEADS} each gets at least {params['train_accuracy']} of your training photos right"),
+    "head_overfits": lambda params: (
+        f"{_HEADS} the head without dropout overfits: training accuracy at least {params['train_accuracy']}, "
+        f"and at least {params['min_gap']} more than on {params['held_out_about']}"),
+    "gap_not_wider": lambda params: (
+        f"{_HEADS} the dropout head's gap between your training photos and {params['held_out_about']} is no "
+        f"wider than the other head's (tolerance {params['tolerance']})"),
+    "loss_lowered": lambda params: (
+        f"{_HEADS} the dropout head's loss on {params['held_out_about']} is lower than the other's by at least "
+        f"{params['min_reduction']}"),
+    "heads_accuracy": lambda params: (
+        f"{_HEADS} the dropout head reaches an accuracy of {params['min_accuracy']} on {params['held_out_about']}, "
+        f"and neither head is below {params['every_head']}"),
     "held_out_head_accuracy": lambda params: (
         f"the grader puts the head your notebook saved (`{params['file']}`) on its own {params['application']} "
         f"and measures the accuracy, in a fresh process, on {params['held_out_about']}: it must reach "

@@ -1,0 +1,434 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Your own images: from scratch, or transfer learning?
+#
+# The other notebooks load datasets that someone prepared. Your own photos usually come as a folder
+# with one sub-folder per class. This notebook takes such a folder, trains two classifiers on the
+# same photos with the same budget, and shows why transfer learning is the default for small datasets:
+#
+# 1. a folder of class folders, read with `keras.utils.image_dataset_from_directory`,
+# 2. augmentation layers,
+# 3. a small convnet trained **from scratch**, against a **frozen MobileNetV2** with a new head,
+#    both stopped by `EarlyStopping`,
+# 4. one plot of both learning curves,
+# 5. a prediction on one photo you supply, with its top classes,
+# 6. the model exported as a `.keras` file and as a TFLite file, checked to give the same answers.
+#
+# Run the visible tests as you go; more tests run when your notebook is graded.
+
+# %% [markdown] tags=["how-graded"]
+# ## How this notebook is graded
+#
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+#
+# - `test_transfer_model` (3 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that no layer of the pretrained base can train; and the grader loads the model file your notebook saved, in a fresh process, and checks that the head ends in a softmax output of shape (None, 5) and has Dense, Dropout layers. The test earns its points only if both pass.
+# - `test_export` (2 points): the test cell passes; and the grader runs `my_images.tflite` with TensorFlow Lite's interpreter, in a fresh process, on 250 flower photos (50 per class) held back from the course's offline flower photos and checks that it gives the saved model's probabilities (within 0.001). The test earns its points only if both pass.
+# - `test_transfer_accuracy` (2 points): the test cell passes; and the grader measures the accuracy of the model file your notebook saved, in a fresh process, on 250 flower photos (50 per class) held back from the course's offline flower photos: it must reach 0.6. The test earns its points only if both pass.
+# - `test_transfer_beats_scratch` (2 points): the test cell passes; and the grader measures the model file your notebook saved and `my_images_scratch.keras` (from scratch), in a fresh process, on 250 flower photos (50 per class) held back from the course's offline flower photos: the first must be at least 0.2 more accurate. The test earns its points only if both pass.
+
+# %% [markdown]
+# ## Setup
+#
+# One seed for Python, NumPy and TensorFlow, so that your run and the grader's run split, shuffle,
+# augment and initialise alike. `COURSE_SEED` lets you try others.
+
+# %%
+import os
+import pathlib
+import shutil
+import time
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+SEED = int(os.environ.get("COURSE_SEED", "42"))
+keras.utils.set_random_seed(SEED)
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| seed", SEED)
+
+# %% [markdown]
+# The `cpu` profile keeps a laptop run to a couple of minutes: 80 photos per class at 96 x 96 pixels.
+# The `full` profile (a Colab GPU) uses every photo at 160 x 160. Both give the two models the same
+# budget: at most `max_epochs`, stopped early the same way.
+
+# %%
+PROFILES = {
+    "cpu": {"image_size": 96, "batch_size": 32, "max_epochs": 20, "patience": 3, "per_class": 80},
+    "full": {"image_size": 160, "batch_size": 32, "max_epochs": 20, "patience": 4, "per_class": None},
+}
+PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")
+if PROFILE not in PROFILES:
+    raise ValueError(f"COURSE_PROFILE={PROFILE!r}: choose one of {sorted(PROFILES)}")
+CONFIG = PROFILES[PROFILE]
+IMG_SIZE = CONFIG["image_size"]
+IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
+print(f"profile: {PROFILE} -> {CONFIG}")
+
+# %% [markdown]
+# ## 1. A folder of class folders
+#
+# `image_dataset_from_directory` expects this layout, one folder per class, the folder names being
+# the class names:
+#
+# ```
+# my_photos/
+#     daisy/      photo1.jpg  photo2.jpg ...
+#     roses/      ...
+# ```
+#
+# The default is TensorFlow's `flower_photos` archive (five kinds of flowers). `get_file` downloads
+# it once into Keras's cache and unpacks it.
+
+# %%
+FLOWERS_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+flowers_dir = pathlib.Path(keras.utils.get_file("flower_photos", origin=FLOWERS_URL, extract=True)) / "flower_photos"
+print("downloaded:", sorted(p.name for p in flowers_dir.iterdir() if p.is_dir()))
+
+# %% [markdown]
+# **On Colab, with your own photos.** Put one folder per class in your Google Drive (or in a zip of
+# that layout) and set `MY_PHOTOS` to it. A few dozen photos per class are enough to see the result
+# of this notebook. Left at `None`, the notebook uses the flowers.
+
+# %%
+MY_PHOTOS = None  # e.g. "/content/drive/MyDrive/my_photos", or "upload" to upload a zip
+
+if MY_PHOTOS is not None:
+    try:
+        from google.colab import drive, files
+    except ImportError:
+        raise RuntimeError("MY_PHOTOS: mounting Drive or uploading needs Colab; set a local folder instead") from None
+    if MY_PHOTOS == "upload":
+        uploaded = files.upload()  # a zip whose top level holds the class folders
+        archive_name = next(iter(uploaded))
+        shutil.unpack_archive(archive_name, "my_photos")
+        MY_PHOTOS = "my_photos"
+    elif MY_PHOTOS.startswith("/content/drive"):
+        drive.mount("/content/drive")
+
+# %% [markdown]
+# A small copy of the folder, `per_class` photos of each class (the `cpu` profile), keeps the run
+# short and shows the layout the loader wants. Your own photos are used as they are.
+
+# %%
+def small_copy(source, target, per_class):
+    """Copy the first `per_class` photos (by name) of each class folder of `source` into `target`."""
+    shutil.rmtree(target, ignore_errors=True)
+    for class_dir in sorted(p for p in source.iterdir() if p.is_dir()):
+        (target / class_dir.name).mkdir(parents=True)
+        for photo in sorted(class_dir.glob("*.jpg"))[:per_class]:
+            shutil.copy(photo, target / class_dir.name / photo.name)
+    return target
+
+
+if MY_PHOTOS is not None:
+    data_dir = pathlib.Path(MY_PHOTOS)
+elif CONFIG["per_class"]:
+    data_dir = small_copy(flowers_dir, pathlib.Path("my_photos"), CONFIG["per_class"])
+else:
+    data_dir = flowers_dir
+for class_dir in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+    print(f"{class_dir.name:12s} {len(list(class_dir.iterdir()))} photos")
+
+# %% [markdown]
+# ## 2. Load it with `image_dataset_from_directory`
+#
+# One call reads the folder, resizes every photo and batches them. `validation_split` with
+# `subset="both"` keeps 20% aside for validation; the same `seed` makes the split the same on every
+# run. The labels are integers in the order of `class_names` (alphabetical).
+
+# %%
+train_ds, validation_ds = keras.utils.image_dataset_from_directory(
+    data_dir,
+    validation_split=0.2,
+    subset="both",
+    seed=SEED,
+    image_size=(IMG_SIZE, IMG_SIZE),
+    batch_size=CONFIG["batch_size"],
+)
+class_names = train_ds.class_names
+NUM_CLASSES = len(class_names)
+print("classes:", class_names)
+
+# %% [markdown]
+# Nine training photos with their labels: a quick check that the folders mean what we think.
+
+# %%
+plt.figure(figsize=(8, 8))
+for images, labels in train_ds.take(1):
+    for i in range(9):
+        plt.subplot(3, 3, i + 1)
+        plt.imshow(images[i].numpy().astype("uint8"))
+        plt.title(class_names[int(labels[i])])
+        plt.axis("off")
+plt.show()
+
+# %% [markdown]
+# `cache` keeps the decoded photos in memory after the first epoch and `prefetch` prepares the next
+# batch while the current one trains: both only change speed.
+
+# %%
+AUTOTUNE = tf.data.AUTOTUNE
+train_ds = train_ds.cache().prefetch(AUTOTUNE)
+validation_ds = validation_ds.cache().prefetch(AUTOTUNE)
+
+# %% [markdown]
+# ## 3. Augmentation layers
+#
+# With a few hundred photos, a model sees each one many times and starts to learn them by heart.
+# Random flips, rotations and zooms show it a slightly different photo every time. As layers inside
+# the model, they run only while training (`fit`); `evaluate` and `predict` see the photos as they are.
+
+# %%
+augmentation = keras.Sequential(
+    [
+        keras.layers.RandomFlip("horizontal"),
+        keras.layers.RandomRotation(0.1),
+        keras.layers.RandomZoom(0.1),
+    ],
+    name="augmentation",
+)
+
+# %% [markdown]
+# Nine random versions of one photo.
+
+# %%
+plt.figure(figsize=(8, 8))
+for images, _ in train_ds.take(1):
+    for i in range(9):
+        plt.subplot(3, 3, i + 1)
+        plt.imshow(augmentation(images[:1], training=True)[0].numpy().astype("uint8"))
+        plt.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## 4. A small convnet from scratch
+#
+# Three convolution blocks learn their own filters from these photos alone, starting from random
+# weights: the classic small convnet of *Deep Learning with Python* (chapter 5), with augmentation and
+# dropout against overfitting. `Rescaling` maps pixels from 0-255 to 0-1.
+
+# %%
+def build_scratch_model(num_classes):
+    inputs = keras.Input(shape=IMG_SHAPE)
+    x = augmentation(inputs)
+    x = keras.layers.Rescaling(1.0 / 255)(x)
+    for filters in (32, 64, 128):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="from_scratch")
+
+
+scratch_model = build_scratch_model(NUM_CLASSES)
+print(f"from scratch: {scratch_model.count_params():,} weights, all trainable")
+
+# %% [markdown]
+# ## 5. Transfer learning: a frozen MobileNetV2 and a new head
+#
+# MobileNetV2 learned its filters from 1.3 million ImageNet photos. Frozen, it turns each photo into
+# 1280 features (`pooling="avg"`), and only a new head learns, from your photos.
+#
+# **Your task:** write `build_transfer_model(num_classes)`: `Input(IMG_SHAPE)` -> `augmentation` ->
+# `keras.applications.mobilenet_v2.preprocess_input` -> a **frozen** `MobileNetV2(include_top=False,
+# weights="imagenet", pooling="avg")` called with `training=False` -> `Dropout(0.2)` ->
+# `Dense(num_classes, softmax)`.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "95def560b642b170c0924b7870e7d608", "grade": false, "grade_id": "build_transfer_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def build_transfer_model(num_classes):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+transfer_model = build_transfer_model(NUM_CLASSES)
+print(f"transfer: {transfer_model.count_params():,} weights, {sum(w.numpy().size for w in transfer_model.trainable_weights):,} trainable")
+
+# %% [markdown]
+# The pretrained base must not train, and the head must give one probability per class.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "c875c1d629e97eb9957722007f5df6b5", "grade": true, "grade_id": "test_transfer_model", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+_base = max((layer for layer in transfer_model.layers if isinstance(layer, keras.Model) and layer.name != "augmentation"),
+            key=lambda m: m.count_params())
+assert not _base.trainable_weights, "the MobileNetV2 base must be frozen (base.trainable = False)"
+assert transfer_model.output_shape == (None, NUM_CLASSES), f"output shape {transfer_model.output_shape}"
+assert transfer_model.layers[-1].activation.__name__ == "softmax", "end with a softmax over the classes"
+print("transfer model: OK")
+
+# %% [markdown]
+# ## 6. Train both, with the same budget
+#
+# `EarlyStopping(restore_best_weights=True)` watches the validation loss, stops when it has not improved
+# for `patience` epochs, and puts back the weights of the best epoch. 05's `StopAtAccuracy` stopped at a
+# fixed target on the *training* accuracy; this one stops when *validation* stops improving, which is
+# what you want when you do not know in advance how good a model can get.
+#
+# **Your task:** create `early_stopping`, an `EarlyStopping` on `val_loss` with `CONFIG["patience"]`
+# and `restore_best_weights=True`.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "c1314c6b9a4a12a794f17a82687c96c9", "grade": false, "grade_id": "early_stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# YOUR CODE HERE
+raise NotImplementedError()
+
+# %% [markdown]
+# Both models: Adam, sparse categorical cross-entropy (integer labels), accuracy. Keras's progress bar
+# shows each epoch. The seed is reset before each, so each run can be repeated on its own.
+
+# %% tags=["training"]
+histories = {}
+for name, model in (("from scratch", scratch_model), ("transfer", transfer_model)):
+    keras.utils.set_random_seed(SEED)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    start = time.perf_counter()
+    histories[name] = model.fit(train_ds, validation_data=validation_ds, epochs=CONFIG["max_epochs"],
+                                callbacks=[early_stopping], verbose=2).history
+    print(f"{name}: {len(histories[name]['loss'])} epochs in {time.perf_counter() - start:.0f} s")
+
+# %% [markdown]
+# ## 7. Both learning curves on one plot
+#
+# Same photos, same epochs at most, same stopping rule: the only difference is where the filters come
+# from.
+
+# %%
+fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(12, 4))
+for (name, h), color in zip(histories.items(), ("tab:orange", "tab:blue"), strict=True):
+    epochs_axis = range(1, len(h["loss"]) + 1)
+    ax_acc.plot(epochs_axis, h["accuracy"], "--", color=color, label=f"{name}, training")
+    ax_acc.plot(epochs_axis, h["val_accuracy"], color=color, label=f"{name}, validation")
+    ax_loss.plot(epochs_axis, h["loss"], "--", color=color, label=f"{name}, training")
+    ax_loss.plot(epochs_axis, h["val_loss"], color=color, label=f"{name}, validation")
+ax_acc.set(title="Accuracy", xlabel="epoch", ylim=(0, 1))
+ax_loss.set(title="Loss", xlabel="epoch")
+for ax in (ax_acc, ax_loss):
+    ax.grid(alpha=0.3)
+    ax.legend()
+plt.show()
+
+# %% [markdown]
+# The restored best weights of each model, measured on the validation photos.
+
+# %%
+val_accuracy = {name: model.evaluate(validation_ds, verbose=0)[1]
+                for name, model in (("from scratch", scratch_model), ("transfer", transfer_model))}
+for name, accuracy in val_accuracy.items():
+    print(f"{name:12s} validation accuracy {accuracy:.3f}")
+
+# %% [markdown]
+# **Reading the result.** Measured over seeds 1-5 in the CPU profile (`data/calibration.csv`), on the 80
+# validation photos: from scratch, the convnet reaches 0.35-0.53; the frozen MobileNetV2 with a new head
+# 0.71-0.86, on the same 320 training photos with the same budget: better by 0.19 to 0.51 on every seed.
+# On 250 other flower photos (the grader's), 0.76-0.80 against 0.46-0.52. MobileNetV2's filters were
+# learned from more than a million photos; the small convnet has only 320 to learn its own from.
+
+# %% [markdown]
+# ## 8. Predict a photo of your own
+#
+# `load_img` reads any photo and resizes it; the model answers with one probability per class. The
+# default is a sunflower photo; on Colab, upload yours and set `MY_PHOTO` to its file name.
+
+# %%
+MY_PHOTO = keras.utils.get_file(
+    "Red_sunflower", origin="https://storage.googleapis.com/download.tensorflow.org/example_images/592px-Red_sunflower.jpg"
+)
+image = keras.utils.load_img(MY_PHOTO, target_size=(IMG_SIZE, IMG_SIZE))
+probabilities = transfer_model.predict(np.expand_dims(keras.utils.img_to_array(image), 0), verbose=0)[0]
+top = np.argsort(probabilities)[::-1][:3]
+for index in top:
+    print(f"{class_names[index]:12s} {probabilities[index]:.3f}")
+
+# %% [markdown]
+# The photo beside its top classes.
+
+# %%
+fig, (ax_photo, ax_bars) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax_photo.imshow(image)
+ax_photo.axis("off")
+ax_bars.barh([class_names[i] for i in top[::-1]], probabilities[top[::-1]])
+ax_bars.set(xlim=(0, 1), xlabel="probability", title="top classes")
+plt.show()
+
+# %% [markdown]
+# ## 9. Export
+#
+# Two files. The `.keras` file is the whole model (layers, weights, training settings) for Keras and
+# Python. The TFLite file is the model converted for phones and small devices; only inference survives.
+# The from-scratch model is saved too: the grader compares the two.
+
+# %%
+transfer_model.save("my_images_transfer.keras")
+scratch_model.save("my_images_scratch.keras")
+
+# %% [markdown]
+# **Your task:** export `transfer_model` to `my_images.tflite` with `model.export(..., format="litert")`
+# (LiteRT is TFLite's new name). The converter traces the model in inference mode, so the augmentation
+# layers do nothing in the exported file.
+
+# %% deletable=false nbgrader={"cell_type": "code", "checksum": "7e49dab7655a01947873d23b40fe702e", "grade": false, "grade_id": "export", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# YOUR CODE HERE
+raise NotImplementedError()
+
+# %% [markdown]
+# The size of each file, then the same photos through both: the TFLite interpreter (`tf.lite.Interpreter`;
+# its successor is the `ai_edge_litert` package) must give the same probabilities as Keras.
+
+# %%
+for file_name in ("my_images_transfer.keras", "my_images.tflite"):
+    print(f"{file_name:26s} {os.path.getsize(file_name) / 2**20:5.1f} MB")
+
+interpreter = tf.lite.Interpreter(model_path="my_images.tflite")
+input_index = interpreter.get_input_details()[0]["index"]
+output_index = interpreter.get_output_details()[0]["index"]
+photos, _ = next(iter(validation_ds))
+interpreter.resize_tensor_input(input_index, photos.shape)
+interpreter.allocate_tensors()
+interpreter.set_tensor(input_index, photos.numpy())
+interpreter.invoke()
+tflite_probabilities = interpreter.get_tensor(output_index)
+keras_probabilities = transfer_model.predict(photos, verbose=0)
+export_difference = float(np.abs(tflite_probabilities - keras_probabilities).max())
+print(f"{len(photos)} photos: largest difference {export_difference:.2e}, same top class for "
+      f"{np.mean(tflite_probabilities.argmax(1) == keras_probabilities.argmax(1)):.0%}")
+
+# %% [markdown]
+# ## 10. Grading checks
+#
+# The exported model answers like the Keras model.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "d78728e24aed594f18dedd9dbd3fc0d4", "grade": true, "grade_id": "test_export", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+assert os.path.isfile("my_images.tflite"), "export the transfer model to my_images.tflite"
+assert export_difference < 1e-3, f"the TFLite model's probabilities differ from Keras's by {export_difference:.2e}"
+print("export: OK")
+
+# %% [markdown]
+# The transfer model reaches the accuracy threshold on the validation photos.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "ad328780a3354ad6fe9a88e0346e1d43", "grade": true, "grade_id": "test_transfer_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: validation accuracy of the transfer model.
+
+# %% [markdown]
+# Last: on the same photos and budget, transfer learning beats training from scratch by a clear margin.
+
+# %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "e2e6b6305022d5a7e89c2042dde2c1f4", "grade": true, "grade_id": "test_transfer_beats_scratch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden test: validation accuracy of transfer minus that of the from-scratch convnet.
+
+# %% [markdown]
+# ## What to take away
+#
+# - A folder of class folders is all `image_dataset_from_directory` needs; `validation_split` and a
+#   seed give a repeatable split.
+# - Augmentation layers belong to the model: they run while training and stay off at inference.
+# - On a few hundred photos, a pretrained base wins by a wide margin over filters learned from scratch.
+# - `EarlyStopping(restore_best_weights=True)` stops on validation and keeps the best epoch.
+# - A `.keras` file for Keras, a TFLite file for devices: check that both answer the same.
