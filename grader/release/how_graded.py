@@ -89,7 +89,8 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         "accurate"),
     "tflite_matches": lambda params: (
         f"the grader runs `{params['tflite']}` with TensorFlow Lite's interpreter, in a fresh process, on "
-        f"{params['held_out_about']} and checks that it gives the saved model's probabilities (within "
+        f"{params.get('photos', 32)} of the {params['held_out_about']} and checks that it gives the saved model's "
+        "probabilities (within "
         f"{params['tolerance']:g})"),
     # 03: the two heads the notebook saves, on the grader's own MobileNetV2 features (head_checks.py).
     "heads_trained": lambda params: (
