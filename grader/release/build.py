@@ -28,9 +28,10 @@ def assignments(solutions_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in solutions_dir.glob("[0-9][0-9]_*.py"))
 
 
-def write_sources(course: CourseDir, solutions_dir: Path) -> list[str]:
-    """Each solutions/NAME.py becomes the nbgrader source notebook source/NAME/NAME.ipynb."""
-    names = assignments(solutions_dir)
+def write_sources(course: CourseDir, solutions_dir: Path, only: list[str] | None = None) -> list[str]:
+    """Each solutions/NAME.py (those in `only`, when given) becomes the nbgrader source notebook
+    source/NAME/NAME.ipynb."""
+    names = [name for name in assignments(solutions_dir) if only is None or name in only]
     for name in names:
         target = course.source(name)
         if target.exists():
@@ -61,12 +62,13 @@ def write_student_files(course: CourseDir, names: list[str], out_dir: Path) -> l
 
 
 def release(
-    course: CourseDir, out_dir: Path | None = None, solutions_dir: Path | None = None
+    course: CourseDir, out_dir: Path | None = None, solutions_dir: Path | None = None, only: list[str] | None = None
 ) -> list[Path]:
-    """Regenerate the nbgrader release in `course` and the student files in `out_dir`."""
+    """Regenerate the nbgrader release in `course` and the student files in `out_dir` (of the assignments in
+    `only`, when given: nbgrader's generate_assignment costs seconds per assignment)."""
     out_dir = out_dir or paths.NOTEBOOKS_DIR
     course.write_config()
-    names = write_sources(course, solutions_dir or paths.SOLUTIONS_DIR)
+    names = write_sources(course, solutions_dir or paths.SOLUTIONS_DIR, only)
     generate_release(course, names)
     return write_student_files(course, names, out_dir)
 
