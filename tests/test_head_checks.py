@@ -1,5 +1,5 @@
 """03's heads, measured by the grader (grader/grading/head_checks.py): each verdict on measured numbers, and
-heads the grader must refuse before measuring anything. The real heads of the solution, a forged run and
+heads the grader must refuse before measuring anything; and 07's comparison with a second saved model. The real heads of the solution, a forged run and
 the graded mutants go through the whole pipeline in test_grading.py (submissions/examples/03_dropout.toml)."""
 
 import keras
@@ -93,3 +93,41 @@ def test_a_missing_or_hostile_head_file_is_refused_with_the_reason(tmp_path, gra
     (tmp_path / FILES["no_dropout"]).symlink_to("/etc/passwd")
     with pytest.raises(HeadsUnusable, match="is a symbolic link"):
         measure_heads(FILES, tmp_path, CONTEXT, SPEC.heads)
+
+
+# 07's comparison (grader/grading/model_checks.py: beats_saved_model): the from-scratch model the notebook saved
+# is the student's file too, so a spoiled one must not win the comparison.
+BEATS = next(c.params for c in spec_for("07_your_own_images").checks if c.check == "beats_saved_model")
+
+
+def _photos(root, classes, per_class=4):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(root / name / f"{i}.jpg")
+
+
+def _constant_model(class_index, classes=5, size=32):
+    """A model that answers `class_index` for every photo (a bias, no weights that look at the photo)."""
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Dense(classes, kernel_initializer="zeros",
+                           bias_initializer=keras.initializers.Constant(np.eye(classes)[class_index] * 10))(
+        keras.layers.GlobalAveragePooling2D()(inputs))
+    return keras.Model(inputs, keras.layers.Activation("softmax")(x))
+
+
+def test_a_spoiled_model_to_compare_with_earns_nothing(tmp_path):
+    from grader.grading.model_checks import beats_saved_model
+
+    classes = ("a", "b", "c", "d", "e")
+    _photos(tmp_path / "held_out", classes)
+    context = Context(32, tmp_path / "held_out", classes, model_dir=tmp_path)
+    _constant_model(0).save(tmp_path / BEATS["other"])  # right on 1 photo in 5: far below other_at_least
+    strong = {**BEATS, "min_gain": -1.0}  # whatever the gain, the comparison needs a trained other model
+    ok, message, _ = beats_saved_model(_constant_model(0), strong, context)
+    assert not ok and "was it trained?" in message
+    ok, message, _ = beats_saved_model(_constant_model(0), {**strong, "other_at_least": 0.1}, context)
+    assert ok, message

@@ -275,7 +275,8 @@ def held_out_head_accuracy(head, params, context) -> tuple[bool, str, float]:
 
 def beats_saved_model(model, params, context) -> tuple[bool, str, float]:
     """The model's held-out accuracy exceeds that of another model the notebook saved (`other`) by at
-    least `min_gain`: both measured here, on the same photos."""
+    least `min_gain`: both measured here, on the same photos. The other model must itself reach
+    `other_at_least`: a comparison won against a model left untrained or spoiled on purpose earns nothing."""
     from grader.grading.saved_models import load_saved_model
 
     other, problem = load_saved_model(context.model_dir / Path(params["other"]).name)
@@ -288,10 +289,14 @@ def beats_saved_model(model, params, context) -> tuple[bool, str, float]:
         accuracy[name] = float((_predicted_classes(scores, output_layer(candidate).activation.__name__)
                                 == labels).mean())
     gain = accuracy["this"] - accuracy["other"]
-    ok = gain >= params["min_gain"]
-    return ok, (f"on the grader's {len(labels)} held-out photos: {params['this']} {accuracy['this']:.3f}, "
-                f"{params['against']} {accuracy['other']:.3f}, a gain of {gain:+.3f}"
-                + ("" if ok else f", expected at least {params['min_gain']}")), gain
+    problems = []
+    if gain < params["min_gain"]:
+        problems.append(f"expected a gain of at least {params['min_gain']}")
+    if accuracy["other"] < params["other_at_least"]:
+        problems.append(f"the {params['against']} model is below {params['other_at_least']}: was it trained?")
+    return not problems, (f"on the grader's {len(labels)} held-out photos: {params['this']} {accuracy['this']:.3f}, "
+                          f"{params['against']} {accuracy['other']:.3f}, a gain of {gain:+.3f}"
+                          + "".join(f"; {problem}" for problem in problems)), gain
 
 
 MAX_TFLITE_BYTES = 64 * 2**20  # 07's MobileNetV2 exports to about 9 MB

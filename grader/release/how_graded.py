@@ -86,7 +86,7 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
     "beats_saved_model": lambda params: (
         f"the grader measures the model file your notebook saved and `{params['other']}` ({params['against']}), in "
         f"a fresh process, on {params['held_out_about']}: the first must be at least {params['min_gain']} more "
-        "accurate"),
+        f"accurate, and the second at least {params['other_at_least']} accurate (trained, not spoiled)"),
     "tflite_matches": lambda params: (
         f"the grader runs `{params['tflite']}` with TensorFlow Lite's interpreter, in a fresh process, on "
         f"{params.get('photos', 32)} of the {params['held_out_about']} and checks that it gives the saved model's "
