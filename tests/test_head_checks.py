@@ -1,6 +1,7 @@
 """03's heads, measured by the grader (grader/grading/head_checks.py): each verdict on measured numbers, and
-heads the grader must refuse before measuring anything; and 07's comparison with a second saved model. The real heads of the solution, a forged run and
-the graded mutants go through the whole pipeline in test_grading.py (submissions/examples/03_dropout.toml)."""
+heads the grader must refuse before measuring anything; and 07's comparison with a second saved model. The
+real heads of the solution, a forged run and the graded mutants go through the whole pipeline in
+test_grading.py (submissions/examples/03_dropout.toml)."""
 
 import keras
 import numpy as np
