@@ -20,10 +20,11 @@
 # small learning rate, so they adapt to the new task without forgetting what they know.
 #
 # You will:
-# 1. rebuild notebook 01's feature-extraction model and train its head (phase 1),
-# 2. unfreeze the top blocks of the base while keeping batch normalization frozen,
-# 3. recompile with a much lower learning rate and add data augmentation,
-# 4. continue training (phase 2) and compare the two phases.
+# 1. build an augmented training pipeline that both phases share,
+# 2. rebuild notebook 01's feature-extraction model and train its head (phase 1),
+# 3. unfreeze the top blocks of the base while keeping batch normalization frozen,
+# 4. recompile with a much lower learning rate,
+# 5. continue training on the same photos (phase 2) and compare the two phases.
 #
 # Cells marked with a grade (tests) check your work; run them as you go.
 
@@ -111,7 +112,42 @@ image_batch, label_batch = next(iter(train_batches))
 print("one batch:", image_batch.shape, label_batch.shape)
 
 # %% [markdown]
-# ## 2. Phase 1: the feature-extraction model of notebook 01
+# ## 2. Data augmentation, for both phases
+#
+# With 2,000 photos a model can memorise its training set, and fine-tuning gives it many more
+# weights to do so. Random flips and small rotations show it a slightly different photo every epoch.
+# Both phases train on this same augmented pipeline, so that the only thing phase 2 changes is
+# which layers learn: the comparison of the two phases is then a comparison of fine-tuning alone. They run in the
+# pipeline *after* `cache()`, so each epoch gets fresh random versions of the cached images.
+#
+# **Your task:** build `augmentation`, a `keras.Sequential` of a horizontal `RandomFlip` and a small
+# `RandomRotation` (at most 0.1 of a full turn), both seeded with `SEED`.
+
+# %% nbgrader={"grade": false, "grade_id": "augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+augmentation = keras.Sequential([
+    keras.layers.RandomFlip("horizontal", seed=SEED),
+    keras.layers.RandomRotation(0.05, seed=SEED),
+])
+### END SOLUTION
+augmented_train_batches = train_batches.map(
+    lambda images, labels: (augmentation(images, training=True), labels), num_parallel_calls=AUTOTUNE
+).prefetch(AUTOTUNE)
+
+# %% [markdown]
+# One photo, augmented nine times: still clearly the same animal.
+
+# %%
+plt.figure(figsize=(7, 7))
+for i in range(9):
+    plt.subplot(3, 3, i + 1)
+    plt.imshow(augmentation(image_batch[:1], training=True)[0].numpy().astype("uint8"))
+    plt.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 3. Phase 1: the feature-extraction model of notebook 01
 #
 # A frozen MobileNetV2 with ImageNet weights, without its ImageNet classifier. Fine-tuning always
 # starts from here: a new head on a frozen base must be trained first, otherwise the large
@@ -148,7 +184,7 @@ model.compile(
     loss=keras.losses.BinaryCrossentropy(),
     metrics=["accuracy"],
 )
-history = model.fit(train_batches, epochs=CONFIG["head_epochs"], validation_data=validation_batches)
+history = model.fit(augmented_train_batches, epochs=CONFIG["head_epochs"], validation_data=validation_batches)
 
 # %% [markdown]
 # We record the frozen model's validation accuracy: fine-tuning has to do at least as well.
@@ -158,7 +194,7 @@ frozen_accuracy = float(history.history["val_accuracy"][-1])
 print(f"phase 1 (frozen base): validation accuracy {frozen_accuracy:.3f}")
 
 # %% [markdown]
-# ## 3. Which base we fine-tune, and why batch normalization stays frozen
+# ## 4. Which base we fine-tune, and why batch normalization stays frozen
 #
 # We fine-tune the MobileNetV2 we just used: its last blocks (from `block_13_expand` on) turn
 # generic shapes into ImageNet-specific parts, so they are the ones worth adapting; the early
@@ -222,7 +258,7 @@ assert not _trainable_bn, f"these BatchNormalization layers are trainable: {_tra
 print(f"all {len(_bn_layers)} BatchNormalization layers frozen: OK")
 
 # %% [markdown]
-# ## 4. Recompile with a low learning rate
+# ## 5. Recompile with a low learning rate
 #
 # Changes to `trainable` take effect when the model is compiled again. The unfrozen layers already hold good
 # weights, so phase 2 takes small steps: a learning rate 10 to 100 times lower than phase 1's.
@@ -254,39 +290,6 @@ assert 10 * 0.999 <= _ratio <= 100 * 1.001, (
     f"learning rate {_lr:g} is {_ratio:.1f}x lower than {HEAD_LEARNING_RATE:g}: make it 10x-100x lower"
 )
 print(f"learning rate {_lr:g} ({_ratio:.0f}x lower): OK")
-
-# %% [markdown]
-# ## 5. Data augmentation
-#
-# With more weights to train, the model can memorise the training photos more easily. Random
-# flips and small rotations show it a slightly different photo every epoch. They run in the
-# pipeline *after* `cache()`, so each epoch gets fresh random versions of the cached images.
-#
-# **Your task:** build `augmentation`, a `keras.Sequential` of a horizontal `RandomFlip` and a small
-# `RandomRotation` (at most 0.1 of a full turn), both seeded with `SEED`.
-
-# %% nbgrader={"grade": false, "grade_id": "augmentation", "locked": false, "schema_version": 3, "solution": true, "task": false}
-### BEGIN SOLUTION
-augmentation = keras.Sequential([
-    keras.layers.RandomFlip("horizontal", seed=SEED),
-    keras.layers.RandomRotation(0.05, seed=SEED),
-])
-### END SOLUTION
-augmented_train_batches = train_batches.map(
-    lambda images, labels: (augmentation(images, training=True), labels), num_parallel_calls=AUTOTUNE
-).prefetch(AUTOTUNE)
-
-# %% [markdown]
-# One photo, augmented nine times: still clearly the same animal.
-
-# %%
-plt.figure(figsize=(7, 7))
-for i in range(9):
-    plt.subplot(3, 3, i + 1)
-    plt.imshow(augmentation(image_batch[:1], training=True)[0].numpy().astype("uint8"))
-    plt.axis("off")
-plt.tight_layout()
-plt.show()
 
 # %% [markdown]
 # ## 6. Phase 2: fine-tune
@@ -336,6 +339,15 @@ plt.show()
 # %%
 fine_tuned_accuracy = float(history_fine.history["val_accuracy"][-1])
 print(f"frozen base: {frozen_accuracy:.3f} | fine-tuned: {fine_tuned_accuracy:.3f}")
+
+# %% [markdown]
+# What to expect. Both phases saw the same augmented photos, so the difference is fine-tuning alone.
+# In the `cpu` profile (2,000 photos, two epochs per phase) the frozen base already reaches 0.95-0.965
+# on these 200 validation photos, and fine-tuning moves it by -0.005 to +0.015 over seeds 1-5: one to
+# three photos, within the noise of 200 (`data/calibration.csv`): two short epochs on 2,000 photos
+# are not enough to show a gain, and the test only asks that fine-tuning does no harm. With about
+# 18,600 training photos and ten epochs per phase (`full`), TensorFlow's tutorial reports about 0.97
+# before fine-tuning and 0.98 after.
 
 # %% [markdown]
 # ## 7. Save the model

@@ -8,15 +8,18 @@ Offline, the notebooks still call `keras.applications.*(weights="imagenet")`, `t
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader import paths
-from grader.assets.catalog import load_catalog
+from grader.assets.catalog import Asset, load_catalog
 from grader.assets.hub_offline import module_dir, prepare_hub_handle
 from grader.assets.ipython_startup import prepare_ipython_dir
 from grader.assets.keras_home import prepare_keras_home
 from grader.assets.mirror import AssetError, read_manifest
+from grader.assets.native_output import captured_native_output
 from grader.assets.photo_archives import is_prepared as archive_is_prepared
 from grader.assets.photo_archives import prepare_photo_archive
 from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
@@ -48,7 +51,8 @@ def prepare(mirror: Path | None = None, cache: Path | None = None) -> dict[str, 
     prepare_ipython_dir(mirror, where["IPYTHONDIR"])
     for asset in load_catalog():
         if asset.kind == "datasets":
-            prepare_tfds_dataset(mirror, where["TFDS_DATA_DIR"], asset)
+            if not is_prepared(mirror, where["TFDS_DATA_DIR"], asset):
+                _prepare_dataset_quietly(mirror, where["TFDS_DATA_DIR"], asset)
         elif asset.kind == "hub":
             prepare_hub_handle(mirror, where["TFHUB_CACHE_DIR"], asset)
         elif asset.kind == "archives":
@@ -56,6 +60,17 @@ def prepare(mirror: Path | None = None, cache: Path | None = None) -> dict[str, 
     env = {name: str(path) for name, path in where.items()}
     env["COURSE_ASSETS_MIRROR"] = str(mirror)
     return env
+
+
+def _prepare_dataset_quietly(mirror: Path, data_dir: Path, asset: Asset) -> None:
+    # One line per dataset on stderr (stdout may be `course assets env`'s shell code); TFDS's banners
+    # and TensorFlow's start-up lines are held back unless the build fails.
+    print(f"preparing the offline {asset.fields['tfds_name']} dataset from the mirror's photos (once)...",
+          end="", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    with captured_native_output():
+        prepare_tfds_dataset(mirror, data_dir, asset)
+    print(f" {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
 def notebook_environment(profile: str | None = None) -> dict[str, str]:

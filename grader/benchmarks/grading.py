@@ -108,7 +108,8 @@ def part_a(assignment: str, build: Path, env: dict[str, str]) -> dict:
     phases = {
         "kernel start + nbgrader's own work": timings["nbgrader_autograde"] - sum(cells.values()),
         **{f"notebook: {name}": seconds for name, seconds in cells.items()},
-        "student's cells on the grader's probes (own box)": timings.get("probes", 0.0),
+        # The probes' box runs beside the notebook; this is the wait left once the notebook is done.
+        "student's cells on the grader's probes (own box, wait after)": timings.get("probes", 0.0),
         "grader's checks (fresh process)": timings.get("grader_checks", 0.0),
         "scores + feedback": timings.get("feedback", 0.0),
         "scratch set-up": timings.get("setup", 0.0),

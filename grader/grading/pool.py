@@ -40,6 +40,9 @@ def grade_all(
     else:
         # A worker's heartbeat that races the scheduler's shutdown logs an error with a stack; a lost
         # worker is reported per student below, so the cluster's own logs stay quiet.
+        # silence_logs quiets the cluster's own handlers, but its records still reach a root handler
+        # that TFDS's absl logging installs when this process prepared the datasets.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         cluster = LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -108,27 +109,39 @@ def folder_size(folder: Path, most_entries: int = 100_000) -> int:
     return total
 
 
+def _start(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start with output to a file (a 100 MB print cannot fill memory), in a session of its own, so
+    that a timeout kills everything it started."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait(process: subprocess.Popen, *, deadline: float, watch: Path | None = None,
+          disk_bytes: int = 0) -> int | str | None:
+    """The exit code; None on timeout, "disk" when the watched folder grew past `disk_bytes`."""
+    while True:
+        try:
+            return process.wait(timeout=min(DISK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            over_disk = watch is not None and disk_bytes and folder_size(watch) > disk_bytes
+            if time.monotonic() < deadline and not over_disk:
+                continue
+            _kill(process)
+            return "disk" if over_disk else None
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def _run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: float,
          watch: Path | None = None, disk_bytes: int = 0) -> int | str | None:
-    """Run with output to a file (a 100 MB print cannot fill memory); None on timeout, "disk" when
-    the watched folder grew past `disk_bytes`.
-
-    The process gets its own session, so a timeout kills everything it started.
-    """
+    """Run to the end: the exit code, None on timeout, "disk" past the folder's limit (`_wait`)."""
     deadline = time.monotonic() + timeout
-    with open(log, "ab") as out:
-        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-        while True:
-            try:
-                return process.wait(timeout=min(DISK_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                over_disk = watch is not None and disk_bytes and folder_size(watch) > disk_bytes
-                if time.monotonic() < deadline and not over_disk:
-                    continue
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                return "disk" if over_disk else None
+    return _wait(_start(argv, cwd=cwd, env=env, log=log), deadline=deadline, watch=watch, disk_bytes=disk_bytes)
 
 
 def _failure(log: Path, limits: Limits, code: int | None) -> tuple[str, str]:
@@ -341,7 +354,7 @@ class Evaluator:
     Started before the notebook runs, so that importing TensorFlow overlaps with it; it judges the
     saved model only when `results()` tells it to, after the notebook has finished. Its box reads the
     notebook's folder, the probes' results, the held-out photos and the grading spec; it has its own
-    runtime folder. No code of the student's runs in it (that is the probes' box, `run_probes_box`).
+    runtime folder. No code of the student's runs in it (that is `ProbesBox`).
     """
 
     def __init__(self, task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits,
@@ -400,28 +413,53 @@ class Evaluator:
 PROBES_TIMEOUT_SECONDS = 300
 
 
-def run_probes_box(task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits,
-                   assets: list[Path]) -> None:
+class ProbesBox:
     """The student's cells on the grader's probes (probes.py), in a box of their own: the notebook as handed
     in, the prepared assets and the probes' folder; not the held-out photos, the spec or the evaluator.
-    What they leave in the folder is judged by the evaluator; a box that fails or hangs leaves nothing."""
-    from grader.grading.probes import probe_plan, probe_seed
 
-    spec = spec_for(task.assignment)
-    plan = probe_plan(list(spec.checks), probe_seed(task.notebook_json.encode())) if spec else {}
-    if not plan:
-        return
-    (scratch.probes / "plan.json").write_text(json.dumps(plan))
-    (scratch.probes / "handed_in.ipynb").write_text(task.notebook_json)
-    command = [sys.executable, "-m", "grader.grading.probes", str(scratch.probes / "plan.json"),
-               str(scratch.probes / "handed_in.ipynb"), str(scratch.probes / "out")]
-    env = private_asset_homes(env, scratch.probes / "runtime")
-    if task.sandbox:
-        box = Box(workdir=scratch.probes, writable=(scratch.probes,), readable=tuple(assets),
-                  env=box_environment(env), files=identity_files(scratch.probes / "runtime" / "etc"))
-        command = sandbox_argv(command, box, limits)
-    _run(command, cwd=scratch.probes, env=env, log=scratch.root / "probes.log", timeout=PROBES_TIMEOUT_SECONDS,
-         watch=scratch.probes, disk_bytes=limits.disk_bytes)
+    The probes need only the notebook as handed in, so the box starts with the graded run and works
+    beside it (fewer idle cores, the TensorFlow import overlapped); `wait()` collects it afterwards,
+    with its own time and disk limits. What it leaves in its folder is judged by the evaluator; a box
+    that fails, hangs or is cancelled leaves nothing that earns a point.
+    """
+
+    def __init__(self, task: GradingTask, scratch: _Scratch, env: dict[str, str], limits: Limits,
+                 assets: list[Path]):
+        from grader.grading.probes import probe_plan, probe_seed
+
+        self.process: subprocess.Popen | None = None
+        self.result: int | str | None = None
+        spec = spec_for(task.assignment)
+        plan = probe_plan(list(spec.checks), probe_seed(task.notebook_json.encode())) if spec else {}
+        if not plan:
+            return
+        (scratch.probes / "plan.json").write_text(json.dumps(plan))
+        (scratch.probes / "handed_in.ipynb").write_text(task.notebook_json)
+        command = [sys.executable, "-m", "grader.grading.probes", str(scratch.probes / "plan.json"),
+                   str(scratch.probes / "handed_in.ipynb"), str(scratch.probes / "out")]
+        env = private_asset_homes(env, scratch.probes / "runtime")
+        if task.sandbox:
+            box = Box(workdir=scratch.probes, writable=(scratch.probes,), readable=tuple(assets),
+                      env=box_environment(env), files=identity_files(scratch.probes / "runtime" / "etc"))
+            command = sandbox_argv(command, box, limits)
+        self.deadline = time.monotonic() + PROBES_TIMEOUT_SECONDS
+        self.watch, self.disk_bytes = scratch.probes, limits.disk_bytes
+        self.process = _start(command, cwd=scratch.probes, env=env, log=scratch.root / "probes.log")
+        # The disk limit is watched while the box runs, not only once the graded run is over.
+        self._waiter = threading.Thread(target=self._watch, daemon=True)
+        self._waiter.start()
+
+    def _watch(self) -> None:
+        self.result = _wait(self.process, deadline=self.deadline, watch=self.watch, disk_bytes=self.disk_bytes)
+
+    def wait(self) -> None:
+        if self.process is not None:
+            self._waiter.join()
+
+    def cancel(self) -> None:
+        if self.process is not None:
+            _kill(self.process)
+            self._waiter.join()
 
 
 def grade_submission(task: GradingTask) -> GradingOutcome:
@@ -435,7 +473,7 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
     outcome = GradingOutcome(task.student, task.assignment, task.notebook_name, CRASHED, sha256=task.sha256)
     limits = replace(task.limits, cpus=_worker_cpus(task))
     scratch = _Scratch(task)
-    evaluator = None
+    evaluator = probes = None
     try:
         env = asset_environment(task.env)
         mirror = Path(env["COURSE_ASSETS_MIRROR"]) if env.get("COURSE_ASSETS_MIRROR") else None
@@ -458,6 +496,7 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
             nbgrader_env = nbgrader_environment(kernel_env, scratch, limits)
         if execute:
             evaluator = Evaluator(task, scratch, env, limits, assets)
+            probes = ProbesBox(task, scratch, env, limits, assets)
         timings["setup"] = time.monotonic() - started
         budget = limits.submission_timeout - (time.monotonic() - started)
         code = _run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
@@ -476,9 +515,9 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
             outcome.status, outcome.reason = _failure(scratch.log, limits, code)
             return outcome
         mark = time.monotonic()
-        if evaluator:
-            run_probes_box(task, scratch, env, limits, assets)
-        timings["probes"] = time.monotonic() - mark
+        if probes is not None:
+            probes.wait()
+        timings["probes"] = time.monotonic() - mark  # what is left of them once the notebook is done
         mark = time.monotonic()
         outcome.checks = evaluator.results() if evaluator else []
         timings["grader_checks"] = time.monotonic() - mark
@@ -518,6 +557,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
     finally:
         if evaluator is not None:
             evaluator.cancel()
+        if probes is not None:
+            probes.cancel()
         timings["total"] = time.monotonic() - started
         outcome.timings = timings
         if not os.environ.get("COURSE_KEEP_SCRATCH"):
