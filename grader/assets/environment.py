@@ -70,6 +70,10 @@ def _prepare_dataset_quietly(mirror: Path, data_dir: Path, asset: Asset) -> None
     start = time.perf_counter()
     with captured_native_output():
         prepare_tfds_dataset(mirror, data_dir, asset)
+        import tensorflow as tf
+
+        # TensorFlow probes for a GPU once, on first use, and logs the CUDA result from C++: do it here.
+        tf.config.list_physical_devices("GPU")
     print(f" {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
 
 
