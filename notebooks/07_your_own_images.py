@@ -33,7 +33,7 @@
 # - `test_transfer_model` (3 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that no layer of the pretrained base can train; and the grader loads the model file your notebook saved, in a fresh process, and checks that the head ends in a softmax output of shape (None, 5) and has Dense, Dropout layers. The test earns its points only if both pass.
 # - `test_export` (2 points): the test cell passes; and the grader runs `my_images.tflite` with TensorFlow Lite's interpreter, in a fresh process, on 32 of the 250 flower photos (50 per class) held back from the course's offline flower photos and checks that it gives the saved model's probabilities (within 0.001). The test earns its points only if both pass.
 # - `test_transfer_accuracy` (2 points): the test cell passes; and the grader measures the accuracy of the model file your notebook saved, in a fresh process, on 250 flower photos (50 per class) held back from the course's offline flower photos: it must reach 0.6. The test earns its points only if both pass.
-# - `test_transfer_beats_scratch` (2 points): the test cell passes; and the grader measures the model file your notebook saved and `my_images_scratch.keras` (from scratch), in a fresh process, on 250 flower photos (50 per class) held back from the course's offline flower photos: the first must be at least 0.2 more accurate, and the second at least 0.35 accurate (trained, not spoiled). The test earns its points only if both pass.
+# - `test_transfer_beats_scratch` (2 points): the test cell passes; and the grader measures the model file your notebook saved and `my_images_scratch.keras` (from scratch), in a fresh process, on 250 flower photos (50 per class) held back from the course's offline flower photos: the first must be at least 0.2 more accurate, and the second at least 0.3 accurate (trained, not spoiled). The test earns its points only if both pass.
 
 # %% [markdown]
 # ## Setup
@@ -57,13 +57,13 @@ keras.utils.set_random_seed(SEED)
 print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| seed", SEED)
 
 # %% [markdown]
-# The `cpu` profile keeps a laptop run to a couple of minutes: 80 photos per class at 96 x 96 pixels.
+# The `cpu` profile keeps a laptop run to a couple of minutes: 80 photos per class at 128 x 128 pixels.
 # The `full` profile (a Colab GPU) uses every photo at 160 x 160. Both give the two models the same
 # budget: at most `max_epochs`, stopped early the same way.
 
 # %%
 PROFILES = {
-    "cpu": {"image_size": 96, "batch_size": 32, "max_epochs": 20, "patience": 3, "per_class": 80},
+    "cpu": {"image_size": 128, "batch_size": 32, "max_epochs": 20, "patience": 3, "per_class": 80},
     "full": {"image_size": 160, "batch_size": 32, "max_epochs": 20, "patience": 4, "per_class": None},
 }
 PROFILE = os.environ.get("COURSE_PROFILE") or ("full" if tf.config.list_physical_devices("GPU") else "cpu")
@@ -281,14 +281,15 @@ print("transfer model: OK")
 raise NotImplementedError()
 
 # %% [markdown]
-# Both models: Adam, sparse categorical cross-entropy (integer labels), accuracy. Keras's progress bar
-# shows each epoch. The seed is reset before each, so each run can be repeated on its own.
+# Both models: Adam, sparse categorical cross-entropy (integer labels), accuracy. The learning rate is
+# 3e-3, three times Keras's default: at 1e-3 the transfer head was still learning when early stopping
+# ended its run, and on one seed of 16 the two models ended 0.01 apart. Keras's progress bar shows each epoch. The seed is reset before each, so each run can be repeated on its own.
 
 # %% tags=["training"]
 histories = {}
 for name, model in (("from scratch", scratch_model), ("transfer", transfer_model)):
     keras.utils.set_random_seed(SEED)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     start = time.perf_counter()
     histories[name] = model.fit(train_ds, validation_data=validation_ds, epochs=CONFIG["max_epochs"],
@@ -326,10 +327,10 @@ for name, accuracy in val_accuracy.items():
     print(f"{name:12s} validation accuracy {accuracy:.3f}")
 
 # %% [markdown]
-# **Reading the result.** Measured over seeds 1-5 in the CPU profile (`data/calibration.csv`), on the 80
-# validation photos: from scratch, the convnet reaches 0.35-0.53; the frozen MobileNetV2 with a new head
-# 0.71-0.86, on the same 320 training photos with the same budget: better by 0.19 to 0.51 on every seed.
-# On 250 other flower photos (the grader's), 0.76-0.80 against 0.46-0.52. MobileNetV2's filters were
+# **Reading the result.** Measured over seeds 1-5, 14 and 42 in the CPU profile (`data/calibration.csv`),
+# on the 80 validation photos: from scratch, the convnet reaches 0.39-0.58; the frozen MobileNetV2 with a
+# new head 0.71-0.84, on the same 320 training photos with the same budget: better by 0.21 to 0.43 on every
+# seed. On 250 other flower photos (the grader's), 0.80-0.87 against 0.40-0.47. MobileNetV2's filters were
 # learned from more than a million photos; the small convnet has only 320 to learn its own from.
 
 # %% [markdown]

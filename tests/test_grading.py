@@ -9,7 +9,7 @@ from grader import paths
 from grader.grading.autograde import GRADED, MISSING
 from grader.grading.examples import apply_replacements, load_examples, mutation_score
 from grader.grading.report import format_table, grade_rows, matches, not_measured, write_csv
-from grader.markers import not_measured_reason
+from grader.markers import METRIC, not_measured_reason, stream_text
 from grader.notebooks import write_ipynb
 from grader.release.build import assignments
 from grader.spec import spec_for
@@ -155,7 +155,8 @@ def test_graded_mutants_earn_exactly_their_points(course, graded_examples, tmp_p
     for example in examples:
         row = rows[example.student]
         assert row.status == GRADED, f"{example.student}: {row.status} {row.reason}"
-        assert matches(row, example.expected), f"{example.student}: got {row.points}, want {example.expected}"
+        assert matches(row, example.expected), (f"{example.student}: got {row.points}, want {example.expected}\n"
+                                                + _why(course, results, example.student, assignment))
         feedback = course.feedback(example.student, assignment) / f"{assignment}.html"
         assert feedback.is_file()
         assert "### BEGIN HIDDEN TESTS" not in feedback.read_text()
@@ -163,6 +164,23 @@ def test_graded_mutants_earn_exactly_their_points(course, graded_examples, tmp_p
     assert rows["zoe_never_handed_in"].status == MISSING
     write_csv(list(rows.values()), tmp_path / "grades.csv")
     assert f"zoe_never_handed_in,{assignment},missing" in (tmp_path / "grades.csv").read_text()
+
+
+def _why(course, results, student: str, assignment: str) -> str:
+    """What a mismatch needs to be understood from CI's log alone: the grader's failed checks, and the
+    graded notebook's metrics and errors."""
+    lines = [f"  check {c['test']}/{c['check']}: {c['message']}" for r in results if r.student == student
+             for c in r.checks if not c["passed"]]
+    graded = course.autograded(student, assignment) / f"{assignment}.ipynb"
+    if graded.is_file():
+        for cell in nbformat.read(graded, as_version=4).cells:
+            outputs = cell.get("outputs", [])
+            text = stream_text(outputs)
+            lines += [f"  METRIC {name}={value}" for name, value in METRIC.findall(text)]
+            lines += [f"  {line}" for line in text.splitlines() if " epochs in " in line]
+            lines += [f"  error in cell {cell.get('id')}: {o.get('ename')}: {o.get('evalue', '')[:300]}"
+                      for o in outputs if o.get("output_type") == "error"]
+    return "\n".join(lines) or "  (no failed check, metric or error recorded)"
 
 
 def test_not_measured_checks_are_named_with_their_reason(tmp_path):
