@@ -25,22 +25,27 @@ def calibrated(name, metric):
     return [float(r["value"]) for r in rows if r["value"]], {r["note"] for r in rows if not r["value"]}
 
 
-# What a lesson's text says it shows on every calibrated seed, beyond what its thresholds ask of one run.
+# What a lesson's text says it shows on every calibrated seed, beyond what its thresholds ask of one run:
+# (notebook, metric, the claim, the value every seed must exceed).
 LESSON_CLAIMS = [
-    ("03_dropout", "val_loss_reduction", "dropout 0.5 lowers the lowest validation loss on every seed"),
-    ("03_dropout", "gap_reduction", "dropout 0.5 narrows the train/validation gap on every seed"),
-    ("03_dropout", "grader_gap_not_wider", "the grader measures the gap narrower on its held-out photos on every seed"),
-    ("03_dropout", "grader_loss_lowered", "the grader measures the dropout head's held-out loss lower on every seed"),
-    ("07_your_own_images", "transfer_gain", "transfer beats the from-scratch convnet on every seed"),
-    ("07_your_own_images", "grader_beats_saved_model", "and on the grader's held-out photos on every seed"),
+    ("03_dropout", "val_loss_reduction", "dropout 0.5 lowers the lowest validation loss on every seed", 0),
+    ("03_dropout", "gap_reduction", "dropout 0.5 narrows the train/validation gap on every seed", 0),
+    ("03_dropout", "grader_gap_not_wider", "the grader measures the gap narrower on held-out photos, every seed", 0),
+    ("03_dropout", "grader_loss_lowered", "the grader measures the dropout head's held-out loss lower, every seed", 0),
+    # Calibrated over seeds 1-5: 5-10 epochs later, and 0.075-0.135 narrower at its best epoch.
+    ("03_dropout", "memorising_delay", "dropout 0.5 memorises its training photos several epochs later", 2),
+    ("03_dropout", "largest_gap_reduction", "while it still learns, the dropout head's gap is clearly narrower", 0.05),
+    ("07_your_own_images", "transfer_gain", "transfer beats the from-scratch convnet on every seed", 0),
+    ("07_your_own_images", "grader_beats_saved_model", "and on the grader's held-out photos on every seed", 0),
 ]
 
 
-@pytest.mark.parametrize(("name", "metric", "claim"), LESSON_CLAIMS, ids=[f"{n}:{m}" for n, m, _ in LESSON_CLAIMS])
-def test_what_the_lesson_says_holds_on_every_calibrated_seed(name, metric, claim):
+@pytest.mark.parametrize(("name", "metric", "claim", "floor"), LESSON_CLAIMS,
+                         ids=[f"{n}:{m}" for n, m, _, _ in LESSON_CLAIMS])
+def test_what_the_lesson_says_holds_on_every_calibrated_seed(name, metric, claim, floor):
     values, _ = calibrated(name, metric)
     assert len(values) >= MIN_SEEDS, f"{name}:{metric} calibrated with {len(values)} seeds"
-    assert min(values) > 0, f"{name}: the text says {claim!r}, but data/calibration.csv has {min(values)}"
+    assert min(values) > floor, f"{name}: the text says {claim!r}, but data/calibration.csv has {min(values)}"
 
 
 def test_every_threshold_has_a_metric_line():
