@@ -12,7 +12,7 @@ from pathlib import Path
 CELL_TIMEOUT_SECONDS = 600
 
 CONFIG_TEMPLATE = '''\
-# Written by `course`; regenerated on every run.
+# Written by `course release`; every nbgrader command `course` runs also names this folder on its command line.
 c = get_config()
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = "transfer-learning"
@@ -71,12 +71,16 @@ class CourseDir:
     def nbgrader(
         self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None
     ) -> subprocess.CompletedProcess:
-        """Run `nbgrader ARGS` in this course directory; output is captured for the report."""
+        """Run `nbgrader ARGS` in this course directory; output is captured for the report.
+
+        The folder is named on the command line too: nbgrader_config.py names the folder it was written
+        in, and a course folder copied or moved since then would otherwise be read and written there.
+        """
         env = dict(os.environ if env is None else env)
         # nbgrader shells out to `alembic` and `jupyter`: they live beside this interpreter.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args],
+            [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={self.root}"],
             cwd=self.root,
             env=env,
             timeout=timeout,

@@ -263,3 +263,17 @@ def test_of_two_files_in_a_zip_the_newest_entry_is_kept(tiny_course, tmp_path):
     assert result.students == ["eve"]
     assert "Newer" in (tiny_course.submitted("eve", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
     assert result.changes["eve"][-1].startswith(f"handed in 2 files for {ASSIGNMENT}.ipynb: kept the newest")
+
+
+def test_a_course_folder_moved_after_its_release_collects_into_itself(tiny_template, tmp_path):
+    """nbgrader_config.py names the folder it was written in; a copied course must not collect there."""
+    from grader.course_dir import CourseDir
+
+    moved = CourseDir(tmp_path / "moved")
+    shutil.copytree(tiny_template.root, moved.root)  # its config still names the template's folder
+    notebook = tmp_path / "ann__a1.ipynb"
+    shutil.copy(moved.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb", notebook)
+    result = collect(moved, ASSIGNMENT, [notebook])
+    assert result.students == ["ann"]
+    assert (moved.submitted("ann", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").is_file()
+    assert not tiny_template.submitted("ann", ASSIGNMENT).exists()
