@@ -14,6 +14,16 @@ from grader.notebooks import assign_cell_ids, write_ipynb
 ASSIGNMENT = "a1"
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read the graded examples' pool run last, in their collected order.
+
+    `make test` runs nbval beside this session. The pool keeps both cores busy with two kernels; the
+    other tests are mostly process start-ups and short waits (about half a core). Run first, those share
+    the machine with nbval, and the pool then runs with both cores to itself instead of beside nbval.
+    """
+    items.sort(key=lambda item: "graded_on_one_pool" in getattr(item, "fixturenames", ()))
+
+
 def _cell(source, **nbgrader):
     cell = nbformat.v4.new_code_cell(source)
     meta = {"grade": False, "locked": False, "schema_version": 3, "solution": False, "task": False}

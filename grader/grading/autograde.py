@@ -136,6 +136,9 @@ def autograde_many(
             outcome.student, outcome.assignment, outcome.status, reason, outcome.timings.get("total", 0.0),
             outcome.checks, outcome.timings))
 
+    # Submissions that are not run (tampering found before any kernel starts) take seconds: last in the
+    # queue, they fill the end of the run, where a worker would otherwise idle beside the last long one.
+    tasks.sort(key=lambda task: bool(task.tampering))
     started = time.monotonic()
     names = ", ".join(files)
     grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
