@@ -138,8 +138,11 @@ def double(x):
         handed_in(course, folder, "eli_slow_overall", SOLUTION,
                   lambda nb: nb.cells.extend(nbformat.v4.new_code_cell("import time\ntime.sleep(5)")
                                              for _ in range(6))),
+        # Blocks of 1 GiB (each filled with zeros): the 2 GiB limit is reached at the second block. With
+        # blocks of 256 MB, built and then copied, the cell wrote 4 GiB of memory first, and beside
+        # nbval's training that took longer than the 6 s cell limit (measured once: timed out at 16 s).
         handed_in(course, folder, "eve_memory_hog",
-                  "blocks = []\nwhile True:\n    blocks.append(bytearray(b'x' * 2**28))"),
+                  "blocks = []\nwhile True:\n    blocks.append(bytearray(2**30))"),
         handed_in(course, folder, "fay_prints_100mb", 'print("x" * 100_000_000)\n' + SOLUTION),
         handed_in(course, folder, "gus_snoops", snoop),
         handed_in(course, folder, "hal_deleted_test", SOLUTION,
