@@ -99,12 +99,11 @@ def autograde_many(
     tasks: list[GradingTask] = []
     results: dict[str, list[SubmissionResult]] = {}
     changes: dict[str, dict[str, list[str]]] = {}
-    for assignment, handed_in in files.items():
-        collected = collect(course, assignment, handed_in, pattern)
+    prepared = _prepared(course, files, grading / "kits", pattern, workers)
+    for assignment, (collected, kit) in prepared.items():
         results[assignment] = list(collected.rejects)
         changes[assignment] = collected.changes
         done = writer.finished(assignment)
-        kit = build_kit(course, assignment, grading / "kits")
         notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
         for student in collected.students:
             for name in notebooks:
@@ -154,6 +153,20 @@ def autograde_many(
                 assignment_results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
         assignment_results.sort(key=lambda r: r.student)
     return results
+
+
+def _prepared(course: CourseDir, files: dict[str, list[Path]], kits: Path, pattern: str | None,
+              workers: int) -> dict[str, tuple]:
+    """assignment -> (collected, kit), in the order of `files`. Each is two nbgrader processes (zip_collect,
+    generate_assignment: about 10 s here, mostly start-up), and each assignment has folders of its own: they
+    run side by side, before any submission is graded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def prepare(assignment: str) -> tuple:
+        return collect(course, assignment, files[assignment], pattern), build_kit(course, assignment, kits)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+        return dict(zip(files, threads.map(prepare, files), strict=True))
 
 
 def tampering_findings(submitted: Path, release: Path) -> list:
