@@ -39,7 +39,8 @@ test: $(STAMP) sandbox
 	$(BIN)/course assets prepare
 	$(BIN)/python -m grader.nbval_notebooks build/nbval
 	@# nbval runs one kernel at a time and leaves a core idle for a third of its run (vmstat): it runs beside
-	@# the test suite, in a session of its own, and its report is printed after the suite's.
+	@# the test suite, in a session of its own, and its report is printed after the suite's. The suite runs
+	@# its light tests first (beside nbval) and the graded examples' pool last (tests/conftest.py).
 	$(BIN)/python -m pytest -ra build/nbval --nbval-lax --durations=5 -p no:cacheprovider \
 	  --basetemp=build/nbval-tmp > build/nbval.log 2>&1 & nbval=$$!; \
 	$(BIN)/python -m pytest -ra tests --durations=10; suite=$$?; \
