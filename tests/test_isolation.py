@@ -138,11 +138,14 @@ def double(x):
         handed_in(course, folder, "eli_slow_overall", SOLUTION,
                   lambda nb: nb.cells.extend(nbformat.v4.new_code_cell("import time\ntime.sleep(5)")
                                              for _ in range(6))),
-        # Blocks of 1 GiB (each filled with zeros): the 2 GiB limit is reached at the second block. With
-        # blocks of 256 MB, built and then copied, the cell wrote 4 GiB of memory first, and beside
-        # nbval's training that took longer than the 6 s cell limit (measured once: timed out at 16 s).
+        # Blocks of 2 GiB: the first one asked for is over the 2 GiB limit and refused before a byte of it
+        # is written. A hog that must write memory to reach the limit depends on the machine's speed:
+        # beside nbval, 256 MB blocks (4 GiB written) and then 1 GiB blocks both ran past the 6 s cell
+        # limit (measured, one run each). Without the limit each block would be granted and written (2 GiB
+        # each, up to the machine's memory): no MemoryError, so the test still fails if the limit is gone
+        # (reasoned, not run: it would fill the machine).
         handed_in(course, folder, "eve_memory_hog",
-                  "blocks = []\nwhile True:\n    blocks.append(bytearray(2**30))"),
+                  "blocks = []\nwhile True:\n    blocks.append(bytearray(2**31))"),
         handed_in(course, folder, "fay_prints_100mb", 'print("x" * 100_000_000)\n' + SOLUTION),
         handed_in(course, folder, "gus_snoops", snoop),
         handed_in(course, folder, "hal_deleted_test", SOLUTION,
