@@ -3,12 +3,14 @@
 the grader's error, never the student's crash; a box under /tmp works."""
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from grader.assets.environment import MALLOC_TUNABLES, notebook_environment
 from grader.doctor import FAIL, diagnose, format_findings
 from grader.grading.autograde import GRADER_ERROR, autograde
 from grader.grading.preflight import check_sandbox
@@ -87,6 +89,32 @@ def test_a_box_sees_folders_under_tmp_and_nothing_else_of_tmp(tmp_path):
             f"os.path.exists({str(neighbour / 'secret.txt')!r}))")
     result = subprocess.run(sandbox_argv([sys.executable, "-c", code], box, Limits()), capture_output=True, text=True)
     assert result.stdout.split() == ["seen", "False"], result.stderr
+
+
+# Twenty 64 MB arrays made and freed one after another: the page faults of the last twenty.
+FAULTS_OF_FREED_BLOCKS = """import resource, numpy as np
+a = np.ones(2**23); del a
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    a = np.ones(2**23); del a
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the allocator settings are glibc's")
+def test_a_box_reuses_freed_memory_instead_of_faulting_it_in_again(tmp_path):
+    """The kernels' allocator settings reach the box, and glibc keeps large freed blocks for reuse."""
+    env = dict(box_environment(notebook_environment()))
+    assert env["GLIBC_TUNABLES"] == MALLOC_TUNABLES
+    faults = {}
+    for setting in ("tuned", "glibc's default"):
+        box_env = env if setting == "tuned" else {k: v for k, v in env.items() if k != "GLIBC_TUNABLES"}
+        box = Box(workdir=tmp_path, readable=(tmp_path,), env=tuple(box_env.items()),
+                  files=identity_files(tmp_path / "etc"))
+        result = subprocess.run(sandbox_argv([sys.executable, "-c", FAULTS_OF_FREED_BLOCKS], box, Limits()),
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        faults[setting] = int(result.stdout)
+    assert faults["tuned"] * 10 < faults["glibc's default"], faults
 
 
 def test_doctor_names_a_sandbox_that_cannot_start(tmp_path, monkeypatch):

@@ -32,11 +32,12 @@ PASSWD = "student:x:1000:1000:student:/tmp:/usr/sbin/nologin\nnobody:x:65534:655
 GROUP = "student:x:1000:\nnogroup:x:65534:\n"
 
 # The only variables of the grader's environment that reach a box: the notebooks' own settings,
-# the asset locations, TensorFlow's thread and determinism switches, and the locale.
+# the asset locations, TensorFlow's thread and determinism switches, glibc's allocator settings
+# (grader.assets.environment.MALLOC_TUNABLES) and the locale.
 PASSED_THROUGH = (
     "COURSE_PROFILE", "COURSE_SEED",
     "KERAS_HOME", "KERAS_BACKEND", "TFDS_DATA_DIR", "TFHUB_CACHE_DIR", "IPYTHONDIR",
-    "TF_CPP_MIN_LOG_LEVEL", "TF_DETERMINISTIC_OPS", "TF_ENABLE_ONEDNN_OPTS",
+    "TF_CPP_MIN_LOG_LEVEL", "TF_DETERMINISTIC_OPS", "TF_ENABLE_ONEDNN_OPTS", "GLIBC_TUNABLES",
     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ",
 )
