@@ -41,8 +41,11 @@ test: $(STAMP) sandbox
 	@# nbval runs one kernel at a time and leaves a core idle for a third of its run (vmstat): it runs beside
 	@# the test suite, in a session of its own, and its report is printed after the suite's. The suite runs
 	@# its light tests first (beside nbval) and the graded examples' pool last (tests/conftest.py).
-	$(BIN)/python -m pytest -ra build/nbval --nbval-lax --durations=5 -p no:cacheprovider \
-	  --basetemp=build/nbval-tmp > build/nbval.log 2>&1 & nbval=$$!; \
+	@# Its kernels get a temporary directory in build/: stopped by nbval, they leave TensorFlow's
+	@# generated autograph files behind.
+	rm -rf build/tmp && mkdir -p build/tmp
+	TMPDIR=$(CURDIR)/build/tmp $(BIN)/python -m pytest -ra build/nbval --nbval-lax --durations=5 \
+	  -p no:cacheprovider --basetemp=build/nbval-tmp > build/nbval.log 2>&1 & nbval=$$!; \
 	$(BIN)/python -m pytest -ra tests --durations=10; suite=$$?; \
 	wait $$nbval; status=$$?; cat build/nbval.log; \
 	echo "test suite exit $$suite, nbval exit $$status"; [ $$suite -eq 0 ] && [ $$status -eq 0 ]

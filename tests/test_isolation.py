@@ -4,9 +4,11 @@ clear status with its reason, and none of them touches another student's grade o
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from grader import paths
 from grader.grading.autograde import CRASHED, GRADED, MALFORMED, MISSING, TIMED_OUT, autograde
 from grader.grading.report import grade_rows
 from grader.grading.sandbox import Limits
+from grader.grading.worker import OUTSIDE_FOLDERS
 from grader.notebooks import read_ipynb, write_ipynb
 
 ASSIGNMENT = "a1"
@@ -330,26 +333,42 @@ def test_a_students_script_never_reaches_a_feedback_page(graded):
     assert "<script>document.title = 'INJECTED-BY-STUDENT'" not in page
 
 
-def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path):
-    """`course autograde` killed once the first grade is written; the rerun grades only the rest."""
+def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path, monkeypatch):
+    """`course autograde` killed once the first grade is written and the next submission is under way; the
+    rerun grades only the rest, and removes the temporary folders the killed run left behind."""
     folder = tmp_path / "in"
     folder.mkdir()
     students = [f"s{i}" for i in range(4)]
     files = [handed_in(tiny_course, folder, s, "import time\ntime.sleep(2)\n" + SOLUTION) for s in students]
     env = plain_env(tmp_path)
+    # A temporary directory of this test's own (short: the kernel's sockets live there), for both runs.
+    temporary = Path(tempfile.mkdtemp(prefix="killed-run-"))
+    env["TMPDIR"] = str(temporary)
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, files),
                "--course", str(tiny_course.root), "--workers", "1"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     journal = tiny_course.root / "grading_journal.jsonl"
+    scratch = tiny_course.root / ".grading" / "scratch"
+
+    def next_one_under_way() -> bool:
+        records = [r.read_text() for r in scratch.glob(f"*/{OUTSIDE_FOLDERS}")]
+        return journal.is_file() and journal.read_text().count("\n") >= 1 and any(r.count("\n") == 3 for r in records)
+
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not (journal.is_file() and journal.read_text().count("\n") >= 1):
-        time.sleep(0.2)
+    while time.monotonic() < deadline and not next_one_under_way():
+        time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     first = journal.read_text().count("\n")
     assert 1 <= first < len(students), "the run should have been killed half-way"
+    left = sorted(p.name for p in temporary.iterdir() if p.name.startswith("course-"))
+    assert len(left) >= 3, f"the killed run should have left its kernel's, evaluator's and probes' folders: {left}"
     results = autograde(tiny_course, ASSIGNMENT, files, env, workers=1)
+    left = sorted(p.name for p in temporary.iterdir() if p.name.startswith("course-"))
+    shutil.rmtree(temporary)
+    assert left == [], f"the killed run's temporary folders were left behind: {left}"
     assert all(r.status == GRADED for r in results), [(r.student, r.status, r.reason) for r in results]
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
     graded_once = [e["student"] for e in entries]

@@ -11,7 +11,6 @@ run stopped and regrades only submissions that changed (or all of them with `reg
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from grader.grading.statuses import (
     SubmissionResult,
 )
 from grader.grading.tampering import scan, tampering_reason
-from grader.grading.worker import GradingOutcome, GradingTask
+from grader.grading.worker import GradingOutcome, GradingTask, remove_scratch
 from grader.grading.writer import GradebookWriter
 from grader.spec import spec_for
 
@@ -145,7 +144,7 @@ def autograde_many(
         print(f"graded {len(tasks)} submission(s) of {names} in {time.monotonic() - started:.0f} s "
               f"with {workers} worker(s)")
     if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
-        shutil.rmtree(grading / "scratch", ignore_errors=True)
+        remove_scratch(grading / "scratch")
     for assignment, assignment_results in results.items():
         seen = {r.student for r in assignment_results}
         for student in (rosters or {}).get(assignment, []):

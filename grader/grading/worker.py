@@ -234,29 +234,54 @@ def _link_tree(source: Path, target: Path) -> None:
             (here / name).symlink_to(Path(folder, name).resolve())
 
 
+# Lists, in a scratch folder, the folders it made outside it: a run killed half-way (Ctrl-C, the OOM
+# killer) cannot remove them itself, and the next run removes them with the scratch (`remove_scratch`).
+OUTSIDE_FOLDERS = "outside-folders.txt"
+OUTSIDE_PREFIX = "course-"
+
+
 class _Scratch:
     """Folders of one grading run: a private course, the kernel's and the evaluator's runtime files, logs."""
 
     def __init__(self, task: GradingTask):
         self.root = Path(task.scratch_root) / f"{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}"
+        self.root.mkdir(parents=True)
         self.course = CourseDir(self.root / "course")
         # Unix socket paths are limited to 107 characters: the kernel's sockets live in a short /tmp path.
-        self.runtime = Path(tempfile.mkdtemp(prefix="course-kernel-"))
+        self.runtime = self._outside("kernel")
         # The evaluator's own: the kernel can write its runtime folder (its Keras home among it), and
         # must not be able to swap the reference weights the evaluator compares against.
-        self.evaluator_runtime = Path(tempfile.mkdtemp(prefix="course-evaluator-"))
+        self.evaluator_runtime = self._outside("evaluator")
         # The probes' box writes here (probes.py) and the evaluator reads it: the student's cells re-run on
         # the grader's probes, in a box of their own that has no held-out photos and no evaluator to reach.
-        self.probes = Path(tempfile.mkdtemp(prefix="course-probes-"))
+        self.probes = self._outside("probes")
         self.jupyter = self.root / "jupyter"
         self.log = self.root / "grading.log"
         shutil.copytree(task.kit, self.course.root)
         # nbconvert runs the kernel in the notebook's own folder: the submitted copy.
         self.workdir = self.course.submitted(task.student, task.assignment)
 
+    def _outside(self, name: str) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix=f"{OUTSIDE_PREFIX}{name}-"))
+        with open(self.root / OUTSIDE_FOLDERS, "a") as record:
+            record.write(f"{folder}\n")
+        return folder
+
     def remove(self) -> None:
-        for folder in (self.root, self.runtime, self.evaluator_runtime, self.probes):
+        for folder in (self.runtime, self.evaluator_runtime, self.probes, self.root):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_scratch(scratch: Path) -> None:
+    """Remove a run's scratch folder and the temporary folders its submissions made outside it, also
+    those of submissions whose run was killed before it could clean up."""
+    for record in scratch.glob(f"*/{OUTSIDE_FOLDERS}"):
+        for line in record.read_text().splitlines():
+            folder = Path(line)
+            # Only what _Scratch makes: a course- folder right in a temporary directory.
+            if folder.name.startswith(OUTSIDE_PREFIX) and folder.parent == Path(tempfile.gettempdir()):
+                shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def asset_environment(env: dict[str, str]) -> dict[str, str]:
