@@ -29,7 +29,7 @@ from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
 # system when it is freed, and TensorFlow on CPU frees such blocks at every step: MobileNetV2's
 # activations for a batch of 32 photos are 26-78 MB each. Each new step then faults its memory in again,
 # page by page. Measured on the 2-core machine: ten forward passes of MobileNetV2 spent 6.5 s of system
-# time beside 7.8 s of user time (1.9 million page faults), 0.3 s with these settings (88,000); 05's
+# time beside 7.8 s of user time (1.9 million page faults), 0.3-1.9 s with these settings (84,000-88,000); 05's
 # solution 81 s of kernel CPU time against 66 s, with the same metrics (`python -m
 # grader.benchmarks.allocator`). Freed memory is kept and reused instead (one arena, no per-block mmap,
 # no trimming), and the kernels' peak memory fell (05's 1,956-2,007 MB to 1,793-1,875 MB).
