@@ -11,9 +11,10 @@ allocator`'s own measurement): kernel CPU, wall, peak memory, and whether both b
 metrics (they must: the interpreter does not change TensorFlow's arithmetic). The grading pool is
 CPU-bound, so the CPU ratio is what a build gains it.
 
-Why: pyenv's default build puts libpython in a shared library and skips profile-guided optimisation,
-while Debian's and Ubuntu's /usr/bin/python3 link it into the executable; the Python-bound parts of a
-notebook (kernel start-up, tracing, 04's gradient ascent) run at the interpreter's speed.
+Why: pyenv's default build puts libpython in a shared library and skips profile-guided optimisation
+(`--enable-optimizations`), while Debian's /usr/bin/python3 has it linked into the executable (`ldd` lists
+no libpython); the Python-bound parts of a notebook (kernel start-up, tracing, 04's gradient ascent) run
+at the interpreter's speed.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ def _median(samples: list[dict], field: str) -> float:
     return statistics.median(s["user"] + s["system"] if field == "cpu" else s[field] for s in samples)
 
 
-IMPORTS = "import resource, sys; import tensorflow, keras, nbgrader; r = resource.getrusage(resource.RUSAGE_SELF); " \
+IMPORTS = "import resource; import tensorflow, keras, nbgrader; r = resource.getrusage(resource.RUSAGE_SELF); " \
           "print(r.ru_utime + r.ru_stime)"
 
 
 def venv_for(python: str) -> Path:
     """A virtual environment of `python` with requirements.txt (the project itself comes by PYTHONPATH)."""
     resolved = Path(python).resolve()
-    venv = paths.REPO_ROOT / "build" / "bench-venvs" / resolved.name
+    # Named after the interpreter's full path: two builds of one version must not share a venv.
+    venv = paths.REPO_ROOT / "build" / "bench-venvs" / str(resolved).strip("/").replace("/", "-")
     stamp = venv / ".installed"
     if not stamp.exists():
         print(f"making {venv} with {resolved} (requirements.txt; once)", flush=True)
