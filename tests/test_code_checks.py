@@ -65,6 +65,34 @@ def test_the_probes_change_with_the_notebook_and_stay_for_a_regrade():
     assert len(answers) > 100  # a fixed list of answers matches few submissions' probes
 
 
+def test_the_probes_read_each_cell_as_handed_in_whatever_the_files_form(tmp_path):
+    """cell_source reads the JSON itself (nbformat's import costs seconds): sources kept as lines (as
+    nbformat writes them) or as one string, and an nbformat 3 file (upgraded by nbformat), give the
+    same cells."""
+    import copy
+
+    import nbformat
+
+    from grader.notebooks import read_ipynb
+
+    nb = read_ipynb(paths.NOTEBOOKS_DIR / f"{ASSIGNMENT}.ipynb")
+    as_lines = tmp_path / "lines.ipynb"
+    as_lines.write_text(nbformat.writes(nb))
+    data = json.loads(as_lines.read_text())
+    assert any(isinstance(cell["source"], list) for cell in data["cells"])
+    for cell in data["cells"]:
+        cell["source"] = "".join(cell["source"])
+    as_strings = tmp_path / "strings.ipynb"
+    as_strings.write_text(json.dumps(data))
+    version_3 = tmp_path / "v3.ipynb"
+    version_3.write_text(nbformat.writes(nbformat.convert(copy.deepcopy(nb), 3), version=3))
+    graded = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells if "nbgrader" in cell.metadata}
+    assert "callback" in graded
+    for grade_id, source in graded.items():
+        assert [probes.cell_source(f, grade_id) for f in (as_lines, as_strings, version_3)] == [source] * 3, grade_id
+    assert probes.cell_source(as_lines, "no_such_cell") is None
+
+
 def test_answers_fixed_in_advance_earn_nothing(examples, tmp_path):
     """The cell never defines a callback: run outside the kernel, it prints the answers to the probes of the
     grader's earlier fixed design and exits. That earned the test there; now the probes are this notebook's."""
