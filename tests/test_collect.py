@@ -218,6 +218,39 @@ def test_bad_files_folders_duplicates_and_broken_zips(tiny_course, tmp_path):
     }
 
 
+def test_symbolic_links_are_set_aside_never_followed(tiny_course, tmp_path):
+    """A student's repository (git keeps links) or an extracted tar can hold links: one to the instructor's
+    source notebook would be graded as the student's own work, one to a folder would copy whatever it
+    points to. Links in folders and links given as inputs are kept as links in rejected/, with the reason."""
+    release = tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    source = tiny_course.source(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    repos = tmp_path / "repos"
+    (repos / "eve").mkdir(parents=True)
+    (repos / "eve" / f"eve__{ASSIGNMENT}.ipynb").symlink_to(source)  # the instructor's solution
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / f"fay__{ASSIGNMENT}.ipynb").write_text(release.read_text())
+    (repos / "fay").symlink_to(elsewhere, target_is_directory=True)
+    (repos / "ann").mkdir()
+    (repos / "ann" / f"ann__{ASSIGNMENT}.ipynb").write_text(release.read_text())
+    given = tmp_path / f"gil__{ASSIGNMENT}.ipynb"
+    given.symlink_to(source)
+
+    result = collect(tiny_course, ASSIGNMENT, [repos, given])
+
+    assert result.students == ["ann"]
+    links = ["repos/eve/eve__a1.ipynb", "repos/fay", "gil__a1.ipynb"]
+    assert sorted(result.unmatched) == sorted(links)
+    for name in links:
+        assert result.reasons[name].startswith("a symbolic link (to "), name
+    assert {r.student for r in result.rejects} == {"eve__a1", "gil__a1"}
+    assert all(r.status == MALFORMED and "links are not followed" in r.reason for r in result.rejects)
+    rejected = tiny_course.root / "rejected" / ASSIGNMENT
+    assert all((rejected / name).is_symlink() for name in links)
+    assert not tiny_course.submitted("eve", ASSIGNMENT).exists()
+    assert not tiny_course.submitted("fay", ASSIGNMENT).exists()
+
+
 def test_a_name_of_another_notebook_is_rejected_when_the_assignment_has_several(tiny_course, tmp_path):
     release = tiny_course.release(ASSIGNMENT)
     shutil.copy(release / f"{ASSIGNMENT}.ipynb", release / "b1.ipynb")

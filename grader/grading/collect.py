@@ -12,6 +12,7 @@ files) or rejected (status MALFORMED, with the reasons).
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from collections import defaultdict
@@ -61,7 +62,7 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
         if directory.exists():
             shutil.rmtree(directory)
     archive.mkdir(parents=True)
-    _stage(inputs, archive, rejected, result)
+    _stage(inputs, archive, rejected, result, assignment)
 
     plugin = ColabCollectorPlugin(
         named_regexp=pattern, notebooks=notebooks, archive_root=str(archive), extracted_root=str(extracted)
@@ -114,13 +115,18 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
     return result
 
 
-def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectResult) -> None:
+def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectResult, assignment: str) -> None:
     """Copy the inputs into zip_collect's archive folder, keeping names (and mtimes, the timestamps).
 
     A zip archive that cannot be read would stop nbgrader's extraction of all the others: it is
-    set aside here instead.
+    set aside here instead. So is every symbolic link, among the inputs or inside their folders: a
+    student's repository (git keeps links) or an extracted tar can plant `eve__05.ipynb -> the
+    instructor's source notebook`, and following it would grade the instructor's solution as hers.
     """
     for source in inputs:
+        if source.is_symlink():
+            _set_aside_link(source, source.name, rejected, result, assignment)
+            continue
         if not source.exists():
             raise FileNotFoundError(f"{source}: no such file or folder to collect")
         target, k = archive / source.name, 1
@@ -129,9 +135,12 @@ def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectRes
             target = archive / f"input-{k}" / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target)
+            shutil.copytree(source, target, symlinks=True)  # links copied as links, set aside below
         else:
             shutil.copy2(source, target)
+    for link in _links(archive):
+        _set_aside_link(link, _rel(link, archive), rejected, result, assignment)
+        link.unlink()
     for path in sorted(archive.rglob("*.zip")):
         # Sizes, nesting and names first (from the archive's directory), then every entry's checksum.
         reason = archive_problem(path)
@@ -148,6 +157,29 @@ def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectRes
             path.unlink()
             result.unmatched.append(name)
             result.reasons[name] = reason if reason.startswith("not a readable") else f"archive set aside: {reason}"
+
+
+def _links(folder: Path) -> list[Path]:
+    """Every symbolic link under `folder`, to files and to folders, without following any."""
+    links = []
+    for root, folders, files in os.walk(folder):
+        links += [Path(root, name) for name in folders + files if Path(root, name).is_symlink()]
+    return sorted(links)
+
+
+def _set_aside_link(link: Path, name: str, rejected: Path, result: CollectResult, assignment: str) -> None:
+    """Keep the link itself in rejected/ (never what it points to) and say why it was not collected."""
+    kept = rejected / name
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    if kept.is_symlink() or kept.is_file():
+        kept.unlink()
+    shutil.copy2(link, kept, follow_symlinks=False)
+    reason = (f"a symbolic link (to {os.readlink(link)!r}), not a file: links are not followed, only what was "
+              "handed in is graded (pass a folder of your own by its real path)")
+    result.unmatched.append(name)
+    result.reasons[name] = reason
+    if name.endswith(".ipynb"):
+        result.rejects.append(_reject(Path(name).stem, assignment, f"{name}: {reason}"))
 
 
 def _unmatched(
