@@ -37,6 +37,29 @@ def test_a_zip_bomb_is_set_aside_before_extraction(tiny_course, tmp_path):
     assert (tiny_course.root / "rejected" / ASSIGNMENT / "bomb.zip").is_file(), "the file is kept, not lost"
 
 
+def test_a_notebook_too_large_to_parse_safely_is_set_aside_unread(tiny_course, tmp_path):
+    """Parsing JSON costs memory by its shape: a notebook over the limit is set aside before it is read
+    (20 MB of tiny lists took 1.1 GB to parse), loose or in an archive, and the others are collected."""
+    from grader.grading.collect import MAX_NOTEBOOK_BYTES
+
+    release = (tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    padding = ",".join(["[]"] * (MAX_NOTEBOOK_BYTES // 3 + 1))
+    big = release.replace('"metadata": {', '"metadata": {"padding": [' + padding + "], ", 1)
+    (tmp_path / f"ann__{ASSIGNMENT}.ipynb").write_text(release)
+    (tmp_path / f"bob__{ASSIGNMENT}.ipynb").write_text(big)
+    with zipfile.ZipFile(tmp_path / "cy.zip", "w") as z:  # stored: no zip bomb, within the archive budget
+        z.writestr(f"cy__{ASSIGNMENT}.ipynb", big)
+    started = time.monotonic()
+    result = collect(tiny_course, ASSIGNMENT, [tmp_path / f"ann__{ASSIGNMENT}.ipynb",
+                                               tmp_path / f"bob__{ASSIGNMENT}.ipynb", tmp_path / "cy.zip"])
+    assert time.monotonic() - started < 60
+    assert result.students == ["ann"]
+    reasons = {r.student: r.reason for r in result.rejects}
+    assert set(reasons) == {"bob", "cy"}
+    assert all("MB a notebook may have: clear its outputs" in reason for reason in reasons.values())
+    assert (tiny_course.root / "rejected" / ASSIGNMENT / f"bob__{ASSIGNMENT}.ipynb").stat().st_size > MAX_NOTEBOOK_BYTES
+
+
 def test_nested_archives_count_towards_one_budget(tmp_path):
     inner = zeros_zip(tmp_path / "inner.zip", size=8 * 2**20)
     outer = tmp_path / "outer.zip"
@@ -80,6 +103,8 @@ def test_a_hostile_model_file_fails_the_checks_at_once_with_the_reason(tmp_path,
     model = tmp_path / "cats_vs_dogs.keras"
     make(model)
     assert reason in model_file_problem(model)
+    import keras  # noqa: F401  (imported first: the bound below is on blocking, not on TensorFlow's import)
+
     started = time.monotonic()
     checks = evaluate("01_cats_vs_dogs", model, None)
     assert time.monotonic() - started < 5, "a FIFO must not block the evaluator"

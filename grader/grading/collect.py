@@ -31,6 +31,11 @@ from grader.notebooks import NotebookError, read_ipynb, write_ipynb
 # Student ids may hold any letters (zoë, 李雷): \w is Unicode-aware.
 COLAB_NAMED_REGEXP = r".*/(?P<student_id>[^\W_][\w.-]*?)__(?P<file_id>[^/]+\.ipynb)$"
 PLUGIN = f"{ColabCollectorPlugin.__module__}.{ColabCollectorPlugin.__name__}"
+# The largest notebook read: parsing JSON costs memory by its shape, not its size (20 MB of tiny lists
+# took 1.1 GB and 13 s to read here, 20 MB of output text 126 MB), in the process that grades the whole
+# class. The release's notebooks with their outputs are 2-6 MB; grading re-runs the cells, so a student
+# can hand in a larger notebook with its outputs cleared.
+MAX_NOTEBOOK_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -233,6 +238,9 @@ def _check(
     problem = ""
     if notebook not in notebooks:
         problem = f"{name}: {notebook!r} is not a notebook of this assignment (expected {', '.join(notebooks)})"
+    elif submitted.stat().st_size > MAX_NOTEBOOK_BYTES:
+        problem = (f"{name}: {submitted.stat().st_size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                   "a notebook may have: clear its outputs (Edit > Clear all outputs) and hand it in again")
     else:
         try:
             nb = read_ipynb(submitted)
