@@ -1,6 +1,7 @@
 """Files the grader opens for a student are hostile too: archives handed in, and the model file a
 notebook saved. Each ends in a clear reason, fast, with nothing extracted or loaded."""
 
+import json
 import os
 import time
 import zipfile
@@ -43,8 +44,10 @@ def test_a_notebook_too_large_to_parse_safely_is_set_aside_unread(tiny_course, t
     from grader.grading.collect import MAX_NOTEBOOK_BYTES
 
     release = (tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
-    padding = ",".join(["[]"] * (MAX_NOTEBOOK_BYTES // 3 + 1))
-    big = release.replace('"metadata": {', '"metadata": {"padding": [' + padding + "], ", 1)
+    padded = json.loads(release)  # a valid notebook of the assignment, which the old collect graded
+    padded["metadata"]["padding"] = [[]] * (MAX_NOTEBOOK_BYTES // 3 + 1)
+    big = json.dumps(padded, separators=(",", ":"))
+    assert len(big) > MAX_NOTEBOOK_BYTES
     (tmp_path / f"ann__{ASSIGNMENT}.ipynb").write_text(release)
     (tmp_path / f"bob__{ASSIGNMENT}.ipynb").write_text(big)
     with zipfile.ZipFile(tmp_path / "cy.zip", "w") as z:  # stored: no zip bomb, within the archive budget
