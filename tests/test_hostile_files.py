@@ -11,7 +11,7 @@ import pytest
 from grader.grading.archives import ArchiveLimits, archive_problem
 from grader.grading.collect import collect
 from grader.grading.evaluate import evaluate
-from grader.grading.saved_models import model_file_problem
+from grader.grading.saved_models import load_saved_model, model_file_problem
 from tests.conftest import ASSIGNMENT
 
 
@@ -89,6 +89,38 @@ def test_entries_that_climb_out_or_too_many_entries(tmp_path):
     assert "more than 20 files" in archive_problem(many, ArchiveLimits(entries=20))
 
 
+def _keras_file_naming(path, hostile: dict, where: str):
+    """A real .keras file of a tiny model whose configuration is then given `hostile` as a layer
+    (`where="layer"`) or as its Dense layer's activation (`where="activation"`)."""
+    import keras
+
+    inputs = keras.Input((4,))
+    keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(path.with_suffix(".tmp.keras"))
+    with zipfile.ZipFile(path.with_suffix(".tmp.keras")) as plain:
+        files = {name: plain.read(name) for name in plain.namelist()}
+    config = json.loads(files["config.json"])
+    if where == "layer":
+        config["config"]["layers"].append(hostile)
+    else:
+        config["config"]["layers"][-1]["config"]["activation"] = hostile
+    files["config.json"] = json.dumps(config)
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in files.items():
+            out.writestr(name, data)
+    return path
+
+
+# keras.layers.TFSMLayer called as a Lambda layer's function: Keras 3.15.1's load_model(safe_mode=True)
+# loads a TensorFlow SavedModel from the path the file names (keras-team/keras#23654).
+TFSM_FUNCTION = {"module": "keras.layers", "class_name": "function", "config": "TFSMLayer",
+                 "registered_name": "function"}
+TFSM_GADGET = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None, "name": "gadget",
+               "config": {"name": "gadget", "trainable": True, "dtype": "float32", "function": TFSM_FUNCTION,
+                          "arguments": {}},
+               "build_config": {"input_shape": [None, 4]},
+               "inbound_nodes": [{"args": [], "kwargs": {"inputs": "/tmp/a_saved_model_of_the_students"}}]}
+
+
 def _fifo(path):
     os.mkfifo(path)
     return path
@@ -101,6 +133,11 @@ def _fifo(path):
     (lambda p: p.write_text("not a zip"), "not a Keras .keras archive"),
     (lambda p: zeros_zip(p, name="model.weights.h5", size=600 * 2**20), "expands to more than 512 MB"),
     (lambda p: zipfile.ZipFile(p, "w").writestr("payload.py", "import os"), "unexpected entries"),
+    (lambda p: _keras_file_naming(p, TFSM_GADGET, "layer"), "holds a Lambda layer"),
+    (lambda p: _keras_file_naming(p, TFSM_FUNCTION, "activation"), "names the function keras.layers.TFSMLayer"),
+    (lambda p: _keras_file_naming(p, {"module": "keras.config", "class_name": "set_floatx"}, "activation"),
+     "a function, where Keras expects a class"),
+    (lambda p: _keras_file_naming(p, {"module": "os", "class_name": "system"}, "activation"), "not from Keras"),
 ])
 def test_a_hostile_model_file_fails_the_checks_at_once_with_the_reason(tmp_path, make, reason):
     model = tmp_path / "cats_vs_dogs.keras"
@@ -112,3 +149,23 @@ def test_a_hostile_model_file_fails_the_checks_at_once_with_the_reason(tmp_path,
     checks = evaluate("01_cats_vs_dogs", model, None)
     assert time.monotonic() - started < 5, "a FIFO must not block the evaluator"
     assert checks and all(not c["passed"] and reason in c["message"] for c in checks)
+
+
+def test_what_a_course_model_may_name_passes_the_configuration_check(tmp_path):
+    """The check before Keras refuses only what no model of the course holds: function-form losses and
+    metrics, activation objects, a learning-rate schedule and preprocessing layers still load."""
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.RandomFlip("horizontal")(inputs)
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(x)
+    x = keras.layers.Dense(3, activation=keras.activations.gelu)(keras.layers.GlobalAveragePooling2D()(x))
+    x = keras.layers.Activation(keras.activations.relu)(keras.layers.Dropout(0.2)(x))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.9)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=keras.losses.binary_crossentropy,
+                  metrics=["accuracy", keras.metrics.binary_accuracy, keras.metrics.AUC()])
+    model.save(tmp_path / "model.keras")
+    assert model_file_problem(tmp_path / "model.keras") == ""
+    loaded, problem = load_saved_model(tmp_path / "model.keras")
+    assert problem == "" and loaded.count_params() == model.count_params()
