@@ -19,6 +19,10 @@ c.CourseDirectory.course_id = "transfer-learning"
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
+# Always the box's kernel (the grading kernelspec is `python3`), whatever kernelspec a handed-in notebook names:
+# nbgrader's OverwriteKernelspec puts back the release's too, and without both a notebook naming another
+# kernel of the machine ran outside the box (tests/test_isolation.py).
+c.Execute.kernel_name = "python3"
 c.FileNameCollectorPlugin.named_regexp = {named_regexp!r}
 c.ZipCollectApp.archive_directory = "archive"
 c.ZipCollectApp.extracted_directory = "extracted"

@@ -190,3 +190,22 @@ def test_a_result_file_that_unpacks_to_gigabytes_is_refused_before_it_is_read(tm
     assert (results / "grad_cam_195.npz").stat().st_size < 2_000_000
     got = _visualization_results(tmp_path)["grad_cam_195"]
     assert isinstance(got, str) and "unreadable result" in got and "more than" in got, got
+
+
+def test_an_architecture_the_students_code_wrote_is_read_before_keras_rebuilds_it(tmp_path):
+    """02's base is rebuilt from the JSON its cell's child process wrote: the student's file. One that calls
+    keras.layers.TFSMLayer from a Lambda layer would make Keras's safe mode load a SavedModel from the path
+    it names, so the grader refuses it before Keras reads it."""
+    from tests.test_hostile_files import TFSM_GADGET
+
+    check = next(c for c in spec_for("02_flowers").checks if c.check == "cell_builds_frozen_base")
+    result = tmp_path / "cells" / probes.cell_job(check.check, check.params)["name"] / "result"
+    result.mkdir(parents=True)
+    import keras
+
+    inputs = keras.Input((4,))
+    architecture = json.loads(keras.Model(inputs, keras.layers.Dense(2)(inputs)).to_json())
+    architecture["config"]["layers"].append(TFSM_GADGET)
+    (result / "built.json").write_text(json.dumps(architecture))
+    ok, message = CODE_CHECKS[check.check](check.params, tmp_path, {})
+    assert not ok and "holds a Lambda layer" in message and "SavedModel" not in message, message

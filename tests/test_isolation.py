@@ -160,6 +160,13 @@ def double(x):
         handed_in(course, folder, "pat_leaves_a_process",
                   "import os\nos.system('setsid sleep 987654 > /dev/null 2>&1 &')\n"
                   "open('leftover.bin', 'wb').write(bytes(2**20))\n" + SOLUTION),
+        # Asks for a kernel the grading machine has outside the box (an instructor's other kernels): nbgrader's
+        # OverwriteKernelspec puts back the release's kernelspec, and the box's `python3` runs it.
+        handed_in(course, folder, "ned_asks_for_another_kernel",
+                  "import os\nprint('kernel:', os.environ.get('COURSE_TEST_CLOUD_TOKEN', 'no secret'), os.getuid())\n"
+                  + SOLUTION,
+                  lambda nb: nb.metadata.update(kernelspec={"name": "unboxed", "display_name": "Python (unboxed)",
+                                                            "language": "python"})),
         handed_in(course, folder, "quy_fills_the_disk",
                   "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(bytes(2**20))\n    i += 1"),
     ]
@@ -167,8 +174,15 @@ def double(x):
     (folder / f"lea__{ASSIGNMENT}.ipynb").write_text(json.dumps({"hello": "world"}))
     (folder / "max-homework.ipynb").write_text(files[0].read_text())
     files += [folder / name for name in (f"kim__{ASSIGNMENT}.ipynb", f"lea__{ASSIGNMENT}.ipynb", "max-homework.ipynb")]
+    env = plain_env(root)
+    unboxed = root / "jupyter" / "kernels" / "unboxed"
+    unboxed.mkdir(parents=True)
+    (unboxed / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (unboxed)", "language": "python"}))
+    env["JUPYTER_PATH"] = str(root / "jupyter")
     started = time.monotonic()
-    results = autograde(course, ASSIGNMENT, files, plain_env(root), roster=["ann_good", "zed_never_handed_in"],
+    results = autograde(course, ASSIGNMENT, files, env, roster=["ann_good", "zed_never_handed_in"],
                         limits=LIMITS, workers=2)
     rows = {row.student: row for row in grade_rows(course, results)}
     for row in rows.values():
@@ -292,6 +306,13 @@ def test_unreadable_or_misnamed_files_are_malformed_and_kept(graded):
     assert rows["zed_never_handed_in"].status == MISSING
     kept = {p.name for p in (course.root / "rejected" / ASSIGNMENT).rglob("*") if p.is_file()}
     assert {f"kim__{ASSIGNMENT}.ipynb", f"lea__{ASSIGNMENT}.ipynb", "max-homework.ipynb"} <= kept
+
+
+def test_a_notebook_cannot_choose_a_kernel_outside_the_box(graded):
+    course, rows = graded
+    assert rows["ned_asks_for_another_kernel"].status == GRADED and rows["ned_asks_for_another_kernel"].total == 3
+    text = outputs_text(solution_cell(autograded(course, "ned_asks_for_another_kernel")))
+    assert "kernel: no secret 1000" in text, text
 
 
 def test_the_gradebook_is_intact_and_holds_every_graded_student(graded):

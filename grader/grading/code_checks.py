@@ -74,10 +74,17 @@ def _rebuild(built: Path, what: str):
     """(the model rebuilt from an architecture file the student's code wrote, "") or (None, why not)."""
     import keras
 
+    from grader.grading.saved_models import config_problem
+
     if built.stat().st_size > 10 * 2**20:
         return None, f"{what}: its architecture file is over 10 MB"
     try:
-        return keras.models.model_from_json(built.read_text()), ""  # safe mode: no code from the file runs
+        text = built.read_text()
+        # Keras's safe mode alone still lets a file load a SavedModel from a path it names (saved_models.py).
+        problem = config_problem(json.loads(text))
+        if problem:
+            return None, f"{what} cannot be rebuilt: its architecture {problem}"
+        return keras.models.model_from_json(text), ""
     except Exception as error:
         return None, f"{what} cannot be rebuilt: {type(error).__name__}: {error}"
 

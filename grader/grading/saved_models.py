@@ -69,6 +69,12 @@ def _config_problem(archive) -> str:
         config = json.loads(archive.read(config_info))
     except (ValueError, RecursionError) as error:
         return f"its config.json is not JSON ({type(error).__name__})"
+    return config_problem(config)
+
+
+def config_problem(config: object) -> str:
+    """Why a model configuration (parsed JSON, from a .keras file or `to_json()`) names something a model
+    of this course never holds, or ''."""
     for found in _objects(config):
         why = _object_problem(found)
         if why:
