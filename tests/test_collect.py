@@ -77,6 +77,25 @@ def test_an_untouched_submission_yields_no_messages(real):
     assert restored == real
 
 
+def test_a_skip_tag_stays_only_on_a_cell_the_release_skips_too(real):
+    """Jupyter does not run a cell tagged skip-execution, and nbgrader gives a test that did not run its
+    points (graded end to end in test_isolation.py): the tag comes off, unless the release skips that cell."""
+    from grader.grading.cells import SKIP_TAG
+
+    release = copy.deepcopy(real)
+    colab_only = next(c for c in release.cells if c.cell_type == "code" and "nbgrader" not in c.metadata)
+    colab_only.metadata["tags"] = [SKIP_TAG]
+    submitted = copy.deepcopy(release)
+    tests = [c for c in submitted.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    for cell in tests:
+        cell.metadata["tags"] = ["mine", SKIP_TAG]
+    restored, messages = restore_cells(submitted, release)
+    assert [c.metadata["tags"] for c in nbgrader_cells(restored).values() if "tags" in c.metadata] == \
+        [["mine"]] * len(tests)
+    assert cell_with_source(restored, colab_only.source).metadata["tags"] == [SKIP_TAG]
+    assert len(messages) == len(tests) and all(SKIP_TAG in m and "every cell runs" in m for m in messages)
+
+
 def test_edited_and_deleted_test_cells_are_reported_by_grade_id(real):
     submitted = copy.deepcopy(real)
     edited = cell_with_source(submitted, "assert model.output_shape")

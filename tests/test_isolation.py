@@ -167,6 +167,11 @@ def double(x):
                   + SOLUTION,
                   lambda nb: nb.metadata.update(kernelspec={"name": "unboxed", "display_name": "Python (unboxed)",
                                                             "language": "python"})),
+        # A wrong answer whose test cells are tagged so that Jupyter skips them: nbgrader would give the tests
+        # that did not run their points.
+        handed_in(course, folder, "oli_skips_the_tests", "def double(x):\n    return 0",
+                  lambda nb: [c.metadata.update(tags=["skip-execution"]) for c in nb.cells
+                              if c.metadata.get("nbgrader", {}).get("grade")]),
         handed_in(course, folder, "quy_fills_the_disk",
                   "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(bytes(2**20))\n    i += 1"),
     ]
@@ -313,6 +318,11 @@ def test_a_notebook_cannot_choose_a_kernel_outside_the_box(graded):
     assert rows["ned_asks_for_another_kernel"].status == GRADED and rows["ned_asks_for_another_kernel"].total == 3
     text = outputs_text(solution_cell(autograded(course, "ned_asks_for_another_kernel")))
     assert "kernel: no secret 1000" in text, text
+
+
+def test_test_cells_tagged_to_be_skipped_run_all_the_same(graded):
+    row = graded[1]["oli_skips_the_tests"]
+    assert row.status == GRADED and row.total == 0 and "tagged 'skip-execution'" in row.reason, row
 
 
 def test_the_gradebook_is_intact_and_holds_every_graded_student(graded):

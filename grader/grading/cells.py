@@ -31,6 +31,9 @@ from nbformat.v4.convert import upgrade
 
 # A locked cell found only by position must look like the release's to be taken for it.
 LOCKED_SIMILARITY = 0.5
+# nbclient does not run a cell with this tag (nbgrader's Execute is nbclient's, `skip_cells_with_tag`), and
+# nbgrader gives a test cell that did not run its full points. The grading config names the same tag.
+SKIP_TAG = "skip-execution"
 
 
 def restore_cells(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNode, list[str]]:
@@ -41,7 +44,7 @@ def restore_cells(submitted: NotebookNode, released: NotebookNode) -> tuple[Note
     untouched submission gives no messages, and so does a second run on the output.
     """
     nb = copy.deepcopy(submitted)
-    messages = _drop_stray_metadata(nb, released)
+    messages = _drop_stray_metadata(nb, released) + _drop_skip_tags(nb, released)
     release_cells, cells = released.cells, nb.cells
     matches = _match_by_name(release_cells, cells)
     _match_by_source(release_cells, cells, matches)
@@ -84,6 +87,21 @@ def _drop_stray_metadata(nb: NotebookNode, released: NotebookNode) -> list[str]:
             cell["id"] = f"copy-{uuid.uuid4().hex[:8]}"
         why = "a copy of" if name in known else "not a graded cell of this assignment:"
         messages.append(f"cell {nb.cells.index(cell) + 1} is {why} {name!r}: kept, not graded")
+    return messages
+
+
+def _drop_skip_tags(nb: NotebookNode, released: NotebookNode) -> list[str]:
+    """Every cell runs when graded: the skip tag stays only on a cell that is, word for word, one the release
+    skips too (a release cell for Colab alone, say). Measured before: a wrong answer whose test cells were
+    tagged earned every point of the tiny course."""
+    skipped = {_key(c) for c in released.cells if SKIP_TAG in c.get("metadata", {}).get("tags", [])}
+    messages = []
+    for number, cell in enumerate(nb.cells, 1):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if SKIP_TAG in tags and _key(cell) not in skipped:
+            cell["metadata"]["tags"] = [tag for tag in tags if tag != SKIP_TAG]
+            messages.append(f"cell {number} was tagged {SKIP_TAG!r} (Jupyter skips such cells): the tag is removed, "
+                            "every cell runs when graded")
     return messages
 
 

@@ -28,6 +28,7 @@ import nbformat
 
 from grader import paths
 from grader.course_dir import CourseDir
+from grader.grading.cells import SKIP_TAG
 from grader.grading.sandbox import (
     Box,
     Limits,
@@ -180,6 +181,8 @@ c.KernelManager.transport = "ipc"
 c.KernelManager.ip = {str(runtime / "kernel")!r}
 # A test cell the student deleted is put back (nbgrader's own OverwriteCells).
 c.OverwriteCells.add_missing_cells = True
+# The tag collect() takes off every cell the release does not skip (cells.py).
+c.Execute.skip_cells_with_tag = {SKIP_TAG!r}
 c.LimitOutput.max_lines = 1000
 c.LimitOutputSize.max_chars = {limits.output_chars}
 from nbconvert.preprocessors import ClearMetadataPreprocessor
