@@ -209,3 +209,35 @@ def test_an_architecture_the_students_code_wrote_is_read_before_keras_rebuilds_i
     (result / "built.json").write_text(json.dumps(architecture))
     ok, message = CODE_CHECKS[check.check](check.params, tmp_path, {})
     assert not ok and "holds a Lambda layer" in message and "SavedModel" not in message, message
+
+
+def test_links_and_fifos_the_students_code_leaves_for_the_grader_are_not_followed(tmp_path):
+    """The probes' box is the student's: its result and error files could be links to a file of the
+    evaluator's box, whose text the message would carry into the feedback, or FIFOs that block a reader."""
+    import os
+    import time
+
+    from grader.grading.code_checks import _visualization_results
+
+    secret = tmp_path / "the_graders_file.txt"
+    secret.write_text("SECRET-OF-THE-GRADER")
+    probes_dir = tmp_path / "out"
+    callback = probes_dir / "callback"
+    callback.mkdir(parents=True)
+    (callback / "result.txt").symlink_to(secret)
+    check = next(c for c in spec_for("02_flowers").checks if c.check == "cell_builds_frozen_base")
+    result = probes_dir / "cells" / probes.cell_job(check.check, check.params)["name"] / "result"
+    result.mkdir(parents=True)
+    (result / "error.txt").symlink_to(secret)
+    (probes_dir / "cells" / "missing.txt").symlink_to(secret)
+    visualization = probes_dir / "visualization" / "results"
+    visualization.mkdir(parents=True)
+    os.mkfifo(visualization / "grad_cam_171.error")
+    (visualization / "grad_cam_195.error").symlink_to(secret)
+
+    started = time.monotonic()
+    messages = [CODE_CHECKS["callback_stops_at_target"](PARAMS, probes_dir, {"callback": {"probes": [[0.9, 0.95]]}})[1],
+                CODE_CHECKS[check.check](check.params, probes_dir, {})[1],
+                *(v for v in _visualization_results(probes_dir).values() if isinstance(v, str))]
+    assert time.monotonic() - started < 5, "a FIFO must not block the evaluator"
+    assert len(messages) >= 4 and not any("SECRET" in m for m in messages), messages

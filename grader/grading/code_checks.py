@@ -15,19 +15,38 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
 from grader.grading.probes import cell_job
 
+MOST_TEXT_BYTES = 64 * 2**10  # a result or error line the probes write is well under 1 kB
+
+
+def result_text(path: Path) -> str | None:
+    """A text file the probes' box left, or None: the student's code ran there and could have left a link
+    to a file of the evaluator's box (whose text would go into the feedback), a FIFO, or gigabytes. Only
+    a plain file is read, and only its first MOST_TEXT_BYTES."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        return file.read(MOST_TEXT_BYTES).decode("utf-8", errors="replace")
+
 
 def _probe_failure(folder: Path, what: str) -> str:
     """Why a probe left no result: the cell is missing, or the child failed (its last line), or never ran."""
-    if (folder / "missing.txt").is_file():
-        return (folder / "missing.txt").read_text()[:200]
-    if (folder / "result.txt").is_file():
-        return f"{what} failed when run by the grader: {(folder / 'result.txt').read_text()[:200]}"
+    missing, result = result_text(folder / "missing.txt"), result_text(folder / "result.txt")
+    if missing is not None:
+        return missing[:200]
+    if result is not None:
+        return f"{what} failed when run by the grader: {result[:200]}"
     return f"{what} was not run by the grader (the probes stopped before it)"
 
 
@@ -37,7 +56,7 @@ def callback_stops_at_target(params: dict, probes: Path, plan: dict) -> tuple[bo
     folder = probes / "callback"
     pairs = plan["callback"]["probes"]
     try:
-        seen = json.loads((folder / "result.txt").read_text())
+        seen = json.loads(result_text(folder / "result.txt") or "")
         assert isinstance(seen, list) and len(seen) == len(pairs)
     except (OSError, ValueError, AssertionError):
         return False, _probe_failure(folder, "the callback")
@@ -102,8 +121,8 @@ def _visualization_results(probes: Path) -> dict[str, list[np.ndarray] | str]:
                 results[name] = _load_arrays(saved_file)
             except Exception as error:  # a file the student's code wrote: anything may be in it
                 results[name] = f"unreadable result ({type(error).__name__}: {str(error)[:100]})"
-        elif error_file.is_file():
-            results[name] = error_file.read_text()[:300]
+        elif result_text(error_file) is not None:
+            results[name] = result_text(error_file)[:300]
         else:
             results[name] = _probe_failure(folder, "the student's cells")
     return results
@@ -199,11 +218,12 @@ def _job_result(job: dict, probes: Path) -> tuple[Path | None, str]:
     result = folder / "result"
     built = result / {"call_and_save": "built.keras", "call_on_batches": "built.npz"}.get(job["action"]["kind"],
                                                                                         "built.json")
-    if (result / "error.txt").is_file():
-        return None, f"cell {job['cell']!r} failed when run by the grader: {(result / 'error.txt').read_text()[:300]}"
+    error = result_text(result / "error.txt")
+    if error is not None:
+        return None, f"cell {job['cell']!r} failed when run by the grader: {error[:300]}"
     if built.is_file() and not built.is_symlink():
         return built, ""
-    return None, _probe_failure(folder if (folder / "missing.txt").is_file() else probes / "cells",
+    return None, _probe_failure(folder if result_text(folder / "missing.txt") is not None else probes / "cells",
                                 f"cell {job['cell']!r}")
 
 
