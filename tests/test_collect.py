@@ -96,6 +96,27 @@ def test_a_skip_tag_stays_only_on_a_cell_the_release_skips_too(real):
     assert len(messages) == len(tests) and all(SKIP_TAG in m and "every cell runs" in m for m in messages)
 
 
+def test_edited_nbgrader_metadata_is_graded_as_the_releases(real):
+    """nbgrader stops on a test cell made unlocked or ungraded, or a solution cell made a graded one (measured:
+    `Inconsistent checksums`, `No such grade cell`, so the student's notebook crashed): the release's metadata
+    goes back, and the edit is reported. A copy of an earlier release, whose checksums differ, is not."""
+    submitted = copy.deepcopy(real)
+    cells = nbgrader_cells(submitted)
+    test = next(name for name, c in cells.items() if c.metadata["nbgrader"]["grade"]
+                and c.metadata["nbgrader"]["locked"])
+    solution = next(name for name, c in cells.items() if c.metadata["nbgrader"]["solution"])
+    cells[test].metadata["nbgrader"].update(grade=False, locked=False, points=100)
+    cells[solution].metadata["nbgrader"].update(grade=True, points=50)
+    other = next(name for name in cells if name not in (test, solution))
+    cells[other].metadata["nbgrader"]["checksum"] = "from-an-earlier-release"
+    restored, messages = restore_cells(submitted, real)
+    assert nbgrader_cells(restored).keys() == nbgrader_cells(real).keys()
+    for name, cell in nbgrader_cells(real).items():
+        assert nbgrader_cells(restored)[name].metadata["nbgrader"] == cell.metadata["nbgrader"], name
+    assert messages == [f"edited nbgrader metadata of cell {solution!r} (grade, points): graded with the release's",
+                        f"edited nbgrader metadata of cell {test!r} (grade, locked, points): graded with the release's"]
+
+
 def test_edited_and_deleted_test_cells_are_reported_by_grade_id(real):
     submitted = copy.deepcopy(real)
     edited = cell_with_source(submitted, "assert model.output_shape")

@@ -172,6 +172,11 @@ def double(x):
         handed_in(course, folder, "oli_skips_the_tests", "def double(x):\n    return 0",
                   lambda nb: [c.metadata.update(tags=["skip-execution"]) for c in nb.cells
                               if c.metadata.get("nbgrader", {}).get("grade")]),
+        # Its test cells edited to be neither locked nor graded: nbgrader would stop on them ("Inconsistent
+        # checksums"), and the submission crashed.
+        handed_in(course, folder, "pia_edits_test_metadata", "def double(x):\n    return 0",
+                  lambda nb: [c.metadata["nbgrader"].update(grade=False, locked=False) for c in nb.cells
+                              if c.metadata.get("nbgrader", {}).get("grade")]),
         handed_in(course, folder, "quy_fills_the_disk",
                   "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(bytes(2**20))\n    i += 1"),
     ]
@@ -323,6 +328,12 @@ def test_a_notebook_cannot_choose_a_kernel_outside_the_box(graded):
 def test_test_cells_tagged_to_be_skipped_run_all_the_same(graded):
     row = graded[1]["oli_skips_the_tests"]
     assert row.status == GRADED and row.total == 0 and "tagged 'skip-execution'" in row.reason, row
+
+
+def test_test_cells_whose_metadata_was_edited_are_graded_as_the_releases(graded):
+    row = graded[1]["pia_edits_test_metadata"]
+    assert row.status == GRADED and row.total == 0, row
+    assert "edited nbgrader metadata of cell 'test_double'" in row.reason, row
 
 
 def test_the_gradebook_is_intact_and_holds_every_graded_student(graded):

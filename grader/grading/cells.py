@@ -2,8 +2,10 @@
 
 nbgrader finds solution and test cells only through `metadata.nbgrader`. Students download their
 notebooks from Google Colab, which may drop that metadata (and drops or replaces cell ids), so a
-correct submission would be graded as if its tests were missing. `restore_cells` matches every
-release cell to a submitted cell and copies the metadata back; it never changes a cell's source.
+correct submission would be graded as if its tests were missing; metadata a student edited would stop
+nbgrader. `restore_cells` matches every release cell to a submitted cell and copies the release's
+metadata onto it, and takes off the tag that would keep a cell from running; it never changes a cell's
+source.
 
 Matching, in three passes (each pass only looks at cells the earlier ones left unmatched):
 
@@ -59,10 +61,22 @@ def restore_cells(submitted: NotebookNode, released: NotebookNode) -> tuple[Note
             messages.append(_missing_message(name, meta))
             continue
         cell = cells[matches[i]]
-        if "nbgrader" not in cell.get("metadata", {}):
+        mine = cell.get("metadata", {}).get("nbgrader")
+        if mine is None:
             cell.setdefault("metadata", NotebookNode())["nbgrader"] = copy.deepcopy(meta)
             _set_id(nb, cell, release_cell.get("id"))
             messages.append(f"restored nbgrader metadata of cell {name!r} (lost, e.g. by Colab)")
+        elif mine != meta:
+            # Edited (nbgrader's "Create Assignment" toolbar, or by hand): nbgrader would stop on a test cell
+            # no longer locked or graded, or on a solution cell made a graded one. The checksum alone differs
+            # in a copy of an earlier release; nbgrader's OverwriteCells renews it anyway.
+            cell["metadata"]["nbgrader"] = copy.deepcopy(meta)
+            edited = sorted(str(key) for key in set(meta) | set(mine if isinstance(mine, dict) else {})
+                            if key not in ("checksum", "schema_version")
+                            and (mine.get(key) if isinstance(mine, dict) else None) != meta.get(key))
+            if edited:
+                messages.append(f"edited nbgrader metadata of cell {name!r} ({', '.join(edited)[:80]}): "
+                                "graded with the release's")
         if meta.get("locked") and cell.source != release_cell.source:
             messages.append(f"edited locked cell {name!r}: graded with the release's version")
     return nb, messages
