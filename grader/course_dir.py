@@ -27,9 +27,11 @@ c.FileNameCollectorPlugin.named_regexp = {named_regexp!r}
 c.ZipCollectApp.archive_directory = "archive"
 c.ZipCollectApp.extracted_directory = "extracted"
 c.GenerateFeedback.force = True
-# Feedback shows each test's name, points, output and message, never a hidden test's code.
+# Feedback shows each test's name, points and message, never a hidden test's code, and no output of the graded
+# run from the first hidden test on (code in the notebook could copy the test into it).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "grader.grading.preprocessors.HideOutputsAfterHiddenTests",
     "grader.grading.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -73,6 +73,34 @@ except OSError as error:
 """
 
 
+# Code that copies each hidden test out of the kernel as it arrives (an IPython event hook) into every place
+# the kernel writes: the test's own output and stderr, an earlier cell's display, the next execution count,
+# and a later cell of the student's (base64). Loaded from a file of pickled code by NumPy, so the tripwire,
+# which reads only the cells, sees ordinary code.
+LEAK_HIDDEN_TESTS = r"""
+import base64, sys, IPython
+from IPython.display import display, update_display
+shell = IPython.get_ipython()
+def copy_hidden_test(info):
+    if "HIDDEN" in info.raw_cell:
+        sys.modules["__main__"].copied = base64.b64encode(info.raw_cell.encode()).decode()
+        print("COPIED", info.raw_cell)
+        sys.stderr.write("COPIED " + info.raw_cell)
+        update_display("COPIED " + info.raw_cell, display_id="early")
+        shell.execution_count = int.from_bytes(info.raw_cell.encode(), "big")
+shell.events.register("pre_run_cell", copy_hidden_test)
+display("shown before any hidden test", display_id="early")
+"""
+
+
+def unpickled_code(code):
+    """A cell that writes `code` as a pickle calling exec, and has NumPy load it."""
+    escaped = code.replace("\\", "\\u005c").replace("\n", "\\u000a")
+    return ("import numpy as np\n"
+            f"open('notes.bin', 'wb').write(b'cbuiltins\\nexec\\n(V' + {escaped!r}.encode() + b'\\n(dtR.')\n"
+            "np.load('notes.bin', allow_pickle=True)\n")
+
+
 def cell_of(nb, grade_id):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
@@ -177,6 +205,8 @@ def double(x):
         handed_in(course, folder, "pia_edits_test_metadata", "def double(x):\n    return 0",
                   lambda nb: [c.metadata["nbgrader"].update(grade=False, locked=False) for c in nb.cells
                               if c.metadata.get("nbgrader", {}).get("grade")]),
+        handed_in(course, folder, "rex_copies_hidden_tests", unpickled_code(LEAK_HIDDEN_TESTS) + SOLUTION,
+                  lambda nb: nb.cells.append(nbformat.v4.new_code_cell("print('COPIED', copied)"))),
         handed_in(course, folder, "quy_fills_the_disk",
                   "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(bytes(2**20))\n    i += 1"),
     ]
@@ -354,6 +384,28 @@ def test_feedback_shows_points_and_messages_but_no_hidden_test_code(graded):
         assert "double(-1)" not in html, f"a hidden test's code reached {student}'s feedback"
 
 
+def test_a_hidden_test_the_kernel_copies_out_never_reaches_the_feedback(graded):
+    """The copies are in the graded notebook (the attack ran, unseen by the tripwire), which the instructor
+    keeps; the feedback shows no output from the first hidden test on, and the earlier display kept its own."""
+    import base64
+
+    course, rows = graded
+    assert rows["rex_copies_hidden_tests"].status == GRADED, rows["rex_copies_hidden_tests"].reason
+    graded_nb = autograded(course, "rex_copies_hidden_tests")
+    hidden = cell_of(graded_nb, "test_hidden").source
+    assert "COPIED " + hidden in outputs_text(cell_of(graded_nb, "test_hidden"))
+    assert base64.b64encode(hidden.encode()).decode() in outputs_text(graded_nb.cells[-1])
+    display = solution_cell(graded_nb).outputs
+    assert [o.data["text/plain"] for o in display if o.output_type == "display_data"] == [
+        "'shown before any hidden test'"], "a later cell rewrote an earlier cell's display"
+    page = (course.feedback("rex_copies_hidden_tests", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+    for copy in ("double(-1)", base64.b64encode(hidden.encode()).decode()[:40],
+                 str(int.from_bytes(hidden.encode(), "big"))[:40]):
+        assert copy not in page, f"a copy of the hidden test reached the feedback: {copy}"
+    assert "From here on, the outputs of the graded run are not shown" in page
+    assert "shown before any hidden test" in page
+
+
 def test_feedback_opens_with_the_score_and_each_tests_points(graded):
     course, rows = graded
     page = (course.feedback("ida_edited_test", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
@@ -431,15 +483,30 @@ def test_without_the_sandbox_a_trusted_notebook_is_graded_the_same(tiny_course, 
     assert rows["bob"].status == GRADED and rows["bob"].total == 0
 
 
-def test_feedback_never_quotes_a_hidden_test_even_in_a_traceback():
-    from grader.grading.preprocessors import HideHiddenTests
+def test_feedback_shows_nothing_of_the_graded_run_from_the_first_hidden_test_on():
+    from grader.grading.preprocessors import HideHiddenTests, HideOutputsAfterHiddenTests
 
-    cell = nbformat.v4.new_code_cell("# check\n### BEGIN HIDDEN TESTS\nassert secret_rule(x)\n### END HIDDEN TESTS\n")
-    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="x breaks the rule",
-                                           traceback=["----> 3 assert secret_rule(x)", "AssertionError: x breaks"])]
-    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
-    assert "secret_rule" not in cell.source and "secret_rule" not in "".join(cell.outputs[0].traceback)
-    assert cell.outputs[0].traceback == ["AssertionError: x breaks the rule"]
+    def cell(source, grade_id, *outputs, count=1):
+        made = nbformat.v4.new_code_cell(source, execution_count=count, outputs=list(outputs))
+        made.metadata["nbgrader"] = {"grade_id": grade_id, "grade": True}
+        return made
+
+    stream = nbformat.v4.new_output("stream", name="stdout", text="visible test passed\n")
+    nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": "anything"}}, cells=[
+        cell("assert visible(x)", "test_visible", stream),
+        cell("# check\n### BEGIN HIDDEN TESTS\nassert secret_rule(x)\n### END HIDDEN TESTS\n", "test_secret",
+             nbformat.v4.new_output("error", ename="AssertionError", evalue="x breaks the rule",
+                                    traceback=["----> 3 assert secret_rule(x)"]), count=2),
+        cell("print(copied)", "mine", nbformat.v4.new_output("stream", name="stdout", text="secret_rule"),
+             count=int.from_bytes(b"secret_rule", "big")),
+    ])
+    nb, resources = HideOutputsAfterHiddenTests().preprocess(nb, {})
+    nb, resources = HideHiddenTests().preprocess(nb, resources)
+    assert nb.cells[0].outputs == [stream] and nb.cells[0].execution_count == 1
+    assert "outputs of the graded run are not shown" in nb.cells[1].source
+    assert [(c.outputs, c.execution_count) for c in nb.cells[2:]] == [([], None), ([], None)]
+    assert "secret_rule" not in nbformat.writes(nb) and "widgets" not in nb.metadata
+    assert resources["outputs_not_shown"] == {"test_secret", "mine"}
 
 
 def test_a_given_dask_scheduler_does_the_grading(tiny_course, tmp_path):

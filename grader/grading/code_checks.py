@@ -121,8 +121,8 @@ def _visualization_results(probes: Path) -> dict[str, list[np.ndarray] | str]:
                 results[name] = _load_arrays(saved_file)
             except Exception as error:  # a file the student's code wrote: anything may be in it
                 results[name] = f"unreadable result ({type(error).__name__}: {str(error)[:100]})"
-        elif result_text(error_file) is not None:
-            results[name] = result_text(error_file)[:300]
+        elif (error := result_text(error_file)) is not None:
+            results[name] = error[:300]
         else:
             results[name] = _probe_failure(folder, "the student's cells")
     return results

@@ -186,12 +186,12 @@ c.Execute.skip_cells_with_tag = {SKIP_TAG!r}
 c.LimitOutput.max_lines = 1000
 c.LimitOutputSize.max_chars = {limits.output_chars}
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                     SaveAutoGrades)
-from grader.grading.preprocessors import LimitOutputSize
-c.Autograde.autograde_preprocessors = [{"Execute, " if execute else ""}IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, LimitOutputSize, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+from grader.grading.preprocessors import ExecuteKeepingFinishedCells, LimitOutputSize
+c.Autograde.autograde_preprocessors = [{"ExecuteKeepingFinishedCells, " if execute else ""}IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, LimitOutputSize, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
 '''
 
 
@@ -345,14 +345,14 @@ def write_feedback(course: CourseDir, assignment: str, student: str, checks: lis
     from nbgrader.preprocessors import GetGrades
     from traitlets.config import Config
 
-    from grader.grading.preprocessors import FeedbackSummary, HideHiddenTests
+    from grader.grading.preprocessors import FeedbackSummary, HideHiddenTests, HideOutputsAfterHiddenTests
 
     config = Config()
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.assignment_id = assignment
     config.CourseDirectory.student_id = student
-    config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeHTML, FeedbackSummary,
-                                             CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = [GetGrades, HideOutputsAfterHiddenTests, HideHiddenTests, SanitizeHTML,
+                                             FeedbackSummary, CSSHTMLHeaderPreprocessor]
     config.FeedbackSummary.checks = [{k: check.get(k) for k in ("test", "passed", "message", "not_measured")}
                                      for check in checks or []]
     config.FeedbackSummary.notes = list(notes or [])
