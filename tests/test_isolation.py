@@ -93,6 +93,14 @@ display("shown before any hidden test", display_id="early")
 """
 
 
+BREAK_NBGRADER = r"""
+import sys, comm
+sys.stderr.write("STDERR OF THE KERNEL\n")
+comm.create_comm(target_name="jupyter.widget", buffers=[],
+                 data={"state": {"_model_name": "OutputModel", "_model_module": "@jupyter-widgets/output"}})
+"""
+
+
 def unpickled_code(code):
     """A cell that writes `code` as a pickle calling exec, and has NumPy load it."""
     escaped = code.replace("\\", "\\u005c").replace("\n", "\\u000a")
@@ -207,6 +215,9 @@ def double(x):
                               if c.metadata.get("nbgrader", {}).get("grade")]),
         handed_in(course, folder, "rex_copies_hidden_tests", unpickled_code(LEAK_HIDDEN_TESTS) + SOLUTION,
                   lambda nb: nb.cells.append(nbformat.v4.new_code_cell("print('COPIED', copied)"))),
+        # Writes to stderr, then makes nbgrader itself fail (nbclient 0.11 cannot build an Output widget
+        # without outputs): the reason holds nbgrader's log, which must not reach the student's page.
+        handed_in(course, folder, "sam_breaks_nbgrader", unpickled_code(BREAK_NBGRADER) + SOLUTION),
         handed_in(course, folder, "quy_fills_the_disk",
                   "i = 0\nwhile True:\n    open(f'fill{i}.bin', 'wb').write(bytes(2**20))\n    i += 1"),
     ]
@@ -337,6 +348,49 @@ def test_a_notebook_that_fills_the_disk_is_stopped(graded):
 def test_a_kernel_that_dies_is_reported(graded):
     row = graded[1]["jon_kills_kernel"]
     assert row.status == CRASHED and "kernel died" in row.reason
+
+
+def test_every_hand_in_that_was_not_graded_gets_a_page_saying_why_and_no_log(graded):
+    course, rows = graded
+    said = {"dan_swallows_interrupts": "did not stop when interrupted", "eli_slow_overall": "longer than 25 s",
+            "jon_kills_kernel": "the kernel died", "quy_fills_the_disk": "wrote more than 64 MB",
+            "sam_breaks_nbgrader": "the grader could not finish running your notebook",
+            "kim": "not a valid Jupyter notebook"}
+    assert rows["sam_breaks_nbgrader"].status == CRASHED, rows["sam_breaks_nbgrader"]
+    assert "nbgrader autograde failed" in rows["sam_breaks_nbgrader"].reason
+    for student, words in said.items():
+        page = (course.feedback(student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+        assert f"not graded ({rows[student].status})" in page and words in page, (student, page)
+        assert "What to do:" in page and str(course.root) not in page
+        assert not [w for w in ("nbgrader", "Traceback", "KeyError", "STDERR") if w in page], (student, page)
+        assert not course.autograded(student, ASSIGNMENT).exists()
+    assert not (course.root / "feedback" / "max-homework").exists(), "a file that matched no student got a page"
+
+
+def test_a_hand_in_that_is_not_graded_replaces_what_the_earlier_one_left(tiny_course, tmp_path):
+    """Graded 3/3, then a notebook that crashes, then one that is not JSON: nbgrader's export and the
+    feedback page follow the latest hand-in (before: both still said 3/3 after each)."""
+    import csv
+
+    from grader.grading.autograde import export_grades
+
+    env = plain_env(tmp_path)
+    expected = [(GRADED, "3.0", "Score: 3 / 3"), (CRASHED, "0.0", "not graded (crashed)"),
+                (MALFORMED, "0.0", "not graded (malformed)")]
+    for run, answer in enumerate([SOLUTION, "import os\nos.kill(os.getpid(), 9)", None]):
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        path = handed_in(tiny_course, folder, "ann", answer)
+        if answer is None:
+            path.write_text('{"cells": [')
+        (row,) = grade_rows(tiny_course, autograde(tiny_course, ASSIGNMENT, [path], env, limits=LIMITS, workers=1))
+        export_grades(tiny_course, tmp_path / "nbgrader_grades.csv")
+        (exported,) = csv.DictReader(open(tmp_path / "nbgrader_grades.csv"))
+        page = (tiny_course.feedback("ann", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+        status, score, words = expected[run]
+        assert (row.status, exported["score"]) == (status, score), (run, row, exported)
+        assert words in page, (run, page[:500])
+        assert tiny_course.autograded("ann", ASSIGNMENT).exists() == (status == GRADED)
 
 
 def test_unreadable_or_misnamed_files_are_malformed_and_kept(graded):

@@ -102,6 +102,9 @@ def autograde_many(
     for assignment, (collected, kit) in prepared.items():
         results[assignment] = list(collected.rejects)
         changes[assignment] = collected.changes
+        for reject in collected.rejects:
+            if reject.student in collected.not_collected:
+                writer.not_graded(reject.student, assignment, reject.status, reject.reason)
         done = writer.finished(assignment)
         notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
         for student in collected.students:

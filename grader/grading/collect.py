@@ -44,6 +44,9 @@ class CollectResult:
 
     students: list[str] = field(default_factory=list)  # collected this run, sorted
     rejects: list[SubmissionResult] = field(default_factory=list)  # MALFORMED, one per student
+    # Students among the rejects (the others are named after files that matched no student): every notebook
+    # they handed in this run was set aside.
+    not_collected: list[str] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)  # student -> what was done to the files
     unmatched: list[str] = field(default_factory=list)  # files not collected, as extracted (a zip under its stem)
     reasons: dict[str, str] = field(default_factory=dict)  # unmatched file -> why it was not collected
@@ -114,6 +117,7 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
             if folder.is_dir():
                 shutil.rmtree(folder)  # only nbgrader's timestamp.txt is left: nothing to grade
             result.rejects.append(_reject(student, assignment, "; ".join(problems[student])))
+            result.not_collected.append(student)
     result.changes = {student: changes for student, changes in result.changes.items() if changes}
     result.unmatched.sort()
     result.rejects.sort(key=lambda reject: reject.student)

@@ -79,6 +79,9 @@ class GradingOutcome:
     feedback_html: str | None = None
     checks: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # What the page of a hand-in that was not graded may tell the student ("": only its status's own words).
+    # Never the grading log, which holds the kernel's stderr and the grader's own paths.
+    student_reason: str = ""
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -145,18 +148,20 @@ def _run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout:
     return _wait(_start(argv, cwd=cwd, env=env, log=log), deadline=deadline, watch=watch, disk_bytes=disk_bytes)
 
 
-def _failure(log: Path, limits: Limits, code: int | None) -> tuple[str, str]:
-    """Status and reason of a notebook that nbgrader could not finish."""
+def _failure(log: Path, limits: Limits, code: int | None) -> tuple[str, str, str]:
+    """Status, reason and what the student may read of a notebook that nbgrader could not finish."""
     text = log.read_text(errors="replace") if log.is_file() else ""
     box_failed = box_failure(text)
     if box_failed:
-        return GRADER_ERROR, f"the grading sandbox could not start the kernel (not the student's fault): {box_failed}"
+        return (GRADER_ERROR, f"the grading sandbox could not start the kernel (not the student's fault): {box_failed}",
+                "")
     if "CellTimeoutError" in text:
-        return TIMED_OUT, (f"a cell ran past the {limits.cell_timeout} s cell time limit and did not stop when "
-                           "interrupted")
+        reason = f"a cell ran past the {limits.cell_timeout} s cell time limit and did not stop when interrupted"
+        return TIMED_OUT, reason, reason
     if "DeadKernelError" in text or "Kernel died" in text:
-        return CRASHED, "the kernel died while running the notebook (it was killed, or ran out of memory)"
-    return CRASHED, f"nbgrader autograde failed (exit {code}):\n{_tail(log)}"
+        reason = "the kernel died while running the notebook (it was killed, or ran out of memory)"
+        return CRASHED, reason, reason
+    return CRASHED, f"nbgrader autograde failed (exit {code}):\n{_tail(log)}", ""
 
 
 def box_failure(log_text: str) -> str:
@@ -534,13 +539,15 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name
         if code is None:
             outcome.status, outcome.reason = TIMED_OUT, f"grading took longer than {limits.submission_timeout:.0f} s"
+            outcome.student_reason = outcome.reason
             return outcome
         if code == "disk":
             outcome.reason = (f"the notebook wrote more than {limits.disk_bytes // 2**20} MB (or too many files) "
                               "into its folder and was stopped")
+            outcome.student_reason = outcome.reason
             return outcome
         if code != 0 or not graded_path.is_file():
-            outcome.status, outcome.reason = _failure(scratch.log, limits, code)
+            outcome.status, outcome.reason, outcome.student_reason = _failure(scratch.log, limits, code)
             return outcome
         mark = time.monotonic()
         if probes is not None:

@@ -2,14 +2,16 @@
 
 Workers return outcomes; the main process writes each one here, in order of arrival: the graded
 notebook and the feedback into the course folders, the scores into nbgrader's gradebook (with
-nbgrader's own SaveAutoGrades, from the graded notebook's outputs), then one line in the grading
-journal. The journal line comes last, so a run killed half-way regrades only the submissions that
+nbgrader's own SaveAutoGrades, from the graded notebook's outputs), or for a hand-in that was not
+graded a page saying why in place of what the student's earlier hand-in left, then one line in the
+grading journal. The journal line comes last, so a run killed half-way regrades only the submissions that
 have none, and a rerun never grades a submission twice.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course_dir import CourseDir
+from grader.grading.not_graded_page import not_graded_page
 from grader.grading.statuses import GRADED
 from grader.grading.worker import GradingOutcome
 
@@ -43,6 +46,8 @@ class GradebookWriter:
         if outcome.status == GRADED and outcome.autograded_json:
             self._write_files(outcome)
             self._write_grades(outcome)
+        else:
+            self.not_graded(outcome.student, outcome.assignment, outcome.status, outcome.student_reason)
         entry = {
             "student": outcome.student, "assignment": outcome.assignment, "status": outcome.status,
             "reason": outcome.reason, "sha256": outcome.sha256, "checks": outcome.checks,
@@ -50,6 +55,30 @@ class GradebookWriter:
         }
         with open(self.journal, "a") as f:
             f.write(json.dumps(entry) + "\n")
+
+    def not_graded(self, student: str, assignment: str, status: str, student_reason: str = "") -> None:
+        """A hand-in that was not graded replaces what the student's earlier one left.
+
+        Its graded notebook, feedback page and scores in the gradebook would otherwise stand for this
+        hand-in in nbgrader's export and in what the student is sent (measured: a graded 3/3 followed by
+        a notebook that crashed still exported 3). The feedback folder gets a page that says why
+        (not_graded_page.py); nbgrader's export then gives the student no submission (0 points).
+        """
+        from nbgrader.api import Gradebook, MissingEntry
+
+        for folder in (self.course.autograded(student, assignment), self.course.feedback(student, assignment)):
+            if folder.is_dir():
+                shutil.rmtree(folder)
+        with Gradebook(self.course.gradebook_url) as gradebook:
+            try:
+                gradebook.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
+        feedback = self.course.feedback(student, assignment)
+        feedback.mkdir(parents=True)
+        page = not_graded_page(assignment, status, student_reason)
+        for release_notebook in sorted(self.course.release(assignment).glob("*.ipynb")):
+            _atomic_write(feedback / f"{release_notebook.stem}.html", page)
 
     def _write_files(self, outcome: GradingOutcome) -> None:
         notebook_name = outcome.notebook_name
