@@ -526,6 +526,24 @@ def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path
         assert all(gradebook.find_submission(ASSIGNMENT, s).score == 3 for s in students)
 
 
+def test_a_changed_assignment_grades_its_submissions_again(tiny_course, tmp_path):
+    """The instructor changes a hidden test after a first grading run: the same hand-in is graded again with
+    the new test, not reported as already graded (before: 3/3 from the old test); unchanged, it is not."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = [handed_in(tiny_course, folder, "ann", SOLUTION)]
+    env = plain_env(tmp_path)
+    (first,) = autograde(tiny_course, ASSIGNMENT, files, env, workers=1)
+    source = tiny_course.source(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    source.write_text(source.read_text().replace("assert double(-1) == -2", "assert double(-1) == 2"))
+    (second,) = grade_rows(tiny_course, autograde(tiny_course, ASSIGNMENT, files, env, workers=1))
+    (third,) = autograde(tiny_course, ASSIGNMENT, files, env, workers=1)
+    assert first.status == GRADED and "already graded" not in first.reason
+    assert second.status == GRADED and second.points == {"test_double": 2, "test_hidden": 0}, second
+    assert "graded again: the assignment or the grader's checks changed" in second.reason, second.reason
+    assert "already graded" in third.reason, third.reason
+
+
 def test_without_the_sandbox_a_trusted_notebook_is_graded_the_same(tiny_course, tmp_path):
     """`--no-sandbox` (machines without bubblewrap, trusted notebooks) grades through the same pipeline."""
     folder = tmp_path / "in"

@@ -17,7 +17,7 @@ from pathlib import Path
 from grader import paths
 from grader.course_dir import CourseDir
 from grader.grading.collect import collect
-from grader.grading.kit import build_kit
+from grader.grading.kit import build_kit, grading_fingerprint
 from grader.grading.pool import default_workers, grade_all
 from grader.grading.preflight import check_sandbox
 from grader.grading.sandbox import Limits, asset_folders
@@ -106,6 +106,7 @@ def autograde_many(
             if reject.student in collected.not_collected:
                 writer.not_graded(reject.student, assignment, reject.status, reject.reason)
         done = writer.finished(assignment)
+        grading_now = grading_fingerprint(kit, assignment)
         notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
         for student in collected.students:
             for name in notebooks:
@@ -117,11 +118,14 @@ def autograde_many(
                     assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
                     held_out=tuple(map(str, held_out_folders([assignment]))),
                     sandbox=sandbox, tampering=tampering_reason(tampering) if tampering else "",
-                    pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
+                    pin_cpus=bool(limits.threads) and workers > 1 and not scheduler, grading=grading_now,
                 )
                 previous = done.get(student)
                 unchanged = previous and previous["sha256"] == task.sha256
-                if not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
+                if unchanged and previous.get("grading") != grading_now:
+                    changes[assignment].setdefault(student, []).append(
+                        "graded again: the assignment or the grader's checks changed since it was graded")
+                elif not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
                     results[assignment].append(SubmissionResult(
                         student, assignment, previous["status"],
                         _join("already graded, not graded again", previous["reason"]),

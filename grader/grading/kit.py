@@ -31,6 +31,15 @@ def source_fingerprint(source: Path) -> str:
     return digest.hexdigest()
 
 
+def grading_fingerprint(kit: Path, assignment: str) -> str:
+    """What grades a submission of `assignment`: the kit's source (hidden tests included) and the grader's own
+    checks in data/grading.toml. The grading journal keeps it, and a submission graded under another one is
+    graded again."""
+    from grader.spec import spec_for
+
+    return hashlib.sha256(f"{(kit / FINGERPRINT).read_text()}\n{spec_for(assignment)!r}".encode()).hexdigest()
+
+
 def build_kit(course: CourseDir, assignment: str, kits_root: Path) -> Path:
     """nbgrader's own generate_assignment into `kits_root/assignment`, unless the kit there was built
     from the same source."""

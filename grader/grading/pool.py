@@ -58,7 +58,8 @@ def grade_all(
                     outcome = future.result()
                 except Exception as error:  # a lost worker: report it for this student only
                     outcome = GradingOutcome(task.student, task.assignment, task.notebook_name, CRASHED,
-                                             f"grading worker failed: {type(error).__name__}: {error}", task.sha256)
+                                             f"grading worker failed: {type(error).__name__}: {error}", task.sha256,
+                                             grading=task.grading)
                 on_result(outcome)
                 bar.set_postfix_str(f"{outcome.student}: {outcome.status}")
                 bar.update()

@@ -61,6 +61,7 @@ class GradingTask:
     sandbox: bool = True
     tampering: str = ""  # why the submission is not run (tampering.py), or ""
     pin_cpus: bool = False  # pin this worker's kernels to its share of the cores
+    grading: str = ""  # what grades it (kit.grading_fingerprint), kept in the grading journal
 
     @property
     def sha256(self) -> str:
@@ -79,6 +80,7 @@ class GradingOutcome:
     feedback_html: str | None = None
     checks: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    grading: str = ""  # the task's grading fingerprint
     # What the page of a hand-in that was not graded may tell the student ("": only its status's own words).
     # Never the grading log, which holds the kernel's stderr and the grader's own paths.
     student_reason: str = ""
@@ -503,7 +505,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
 
     started = time.monotonic()
     timings: dict[str, float] = {}
-    outcome = GradingOutcome(task.student, task.assignment, task.notebook_name, CRASHED, sha256=task.sha256)
+    outcome = GradingOutcome(task.student, task.assignment, task.notebook_name, CRASHED, sha256=task.sha256,
+                             grading=task.grading)
     limits = replace(task.limits, cpus=_worker_cpus(task))
     scratch = _Scratch(task)
     evaluator = probes = None

@@ -30,7 +30,7 @@ class GradebookWriter:
         self.journal = course.root / "grading_journal.jsonl"
 
     def finished(self, assignment: str) -> dict[str, dict]:
-        """student -> the last journal entry of `assignment` (status, reason, sha256 of the file)."""
+        """student -> the last journal entry of `assignment` (status, reason, sha256 of the file, grading)."""
         entries: dict[str, dict] = {}
         if self.journal.is_file():
             for line in self.journal.read_text().splitlines():
@@ -50,7 +50,7 @@ class GradebookWriter:
             self.not_graded(outcome.student, outcome.assignment, outcome.status, outcome.student_reason)
         entry = {
             "student": outcome.student, "assignment": outcome.assignment, "status": outcome.status,
-            "reason": outcome.reason, "sha256": outcome.sha256, "checks": outcome.checks,
+            "reason": outcome.reason, "sha256": outcome.sha256, "grading": outcome.grading, "checks": outcome.checks,
             "timings": outcome.timings, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         with open(self.journal, "a") as f:
