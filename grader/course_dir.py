@@ -27,14 +27,17 @@ c.FileNameCollectorPlugin.named_regexp = {named_regexp!r}
 c.ZipCollectApp.archive_directory = "archive"
 c.ZipCollectApp.extracted_directory = "extracted"
 c.GenerateFeedback.force = True
-# Feedback shows each test's name, points and message, never a hidden test's code, and no output of the graded
-# run from the first hidden test on (code in the notebook could copy the test into it).
+# nbgrader's own generate_feedback, run by hand in this folder, as `course autograde` writes feedback (less its
+# summary table): never a hidden test's code, no output of the graded run from the first hidden test on (code in
+# the notebook could copy the test into it), and the student's HTML and scripts sanitized.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "grader.grading.preprocessors.HideOutputsAfterHiddenTests",
     "grader.grading.preprocessors.HideHiddenTests",
+    "nbconvert.preprocessors.sanitize.SanitizeHTML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.SanitizeHTML.enabled = True
 '''
 
 # Submissions are handed in as "<student>__<notebook>.ipynb".

@@ -460,6 +460,23 @@ def test_a_hidden_test_the_kernel_copies_out_never_reaches_the_feedback(graded):
     assert "shown before any hidden test" in page
 
 
+def test_nbgraders_own_generate_feedback_in_the_course_folder_hides_the_same(graded, tmp_path):
+    """An instructor who runs `nbgrader generate_feedback` by hand gets pages as safe as `course autograde`'s
+    (nbgrader_config.py): no copied hidden test, the student's script escaped."""
+    from grader.course_dir import CourseDir
+
+    course = CourseDir(tmp_path / "course")
+    shutil.copytree(graded[0].root, course.root)
+    course.write_config()
+    for student in ("rex_copies_hidden_tests", "gus_snoops"):
+        shutil.rmtree(course.feedback(student, ASSIGNMENT))
+        result = course.nbgrader("generate_feedback", ASSIGNMENT, f"--student={student}", "--force")
+        assert result.returncode == 0, result.stdout + result.stderr
+        page = (course.feedback(student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
+        assert "double(-1)" not in page and "From here on, the outputs of the graded run are not shown" in page
+        assert "<script>document.title" not in page
+
+
 def test_feedback_opens_with_the_score_and_each_tests_points(graded):
     course, rows = graded
     page = (course.feedback("ida_edited_test", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
