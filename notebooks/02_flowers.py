@@ -26,7 +26,7 @@
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message, and what your cells showed up to the first test cell with hidden tests; from there on the grader keeps the outputs but leaves them off the page, so that no code in the kernel can copy a hidden test into it. Run the notebook yourself to see them.
 #
 # - `test_mobilenet_frozen` (2 points): the test cell passes; and the grader loads the model file your notebook saved, in a fresh process, and checks that no layer of the pretrained base can train. The test earns its points only if both pass.
 # - `test_inception_frozen` (1 point): the test cell passes; and the grader runs your `inception_base` cell in a fresh process (random weights, no download) and checks that `inception_base` is a frozen inception_v3 with 2048 features. The test earns its points only if both pass.

@@ -34,7 +34,7 @@
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message, and what your cells showed up to the first test cell with hidden tests; from there on the grader keeps the outputs but leaves them off the page, so that no code in the kernel can copy a hidden test into it. Run the notebook yourself to see them.
 #
 # - `test_features` (2 points): the test cell passes; and the grader runs your `extract_features` in a fresh process on made-up photos in batches, through a stand-in extractor, and checks every row of features and every label, in the dataset's order. The test earns its points only if both pass.
 # - `test_build_model` (3 points): the test cell passes; and the grader calls your `build_model` in a fresh process for rate 0 and two other rates and checks each model: Flatten, Dropout at that rate, Dense(256, relu), Dropout at that rate again (no Dropout at 0), then a softmax over 5 classes. The test earns its points only if both pass.

@@ -25,7 +25,7 @@
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message.
+# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message, and what your cells showed up to the first test cell with hidden tests; from there on the grader keeps the outputs but leaves them off the page, so that no code in the kernel can copy a hidden test into it. Run the notebook yourself to see them.
 #
 # - `test_get_activations` (2 points): the test cell passes; and the grader runs your `get_activations` in a fresh process on MobileNetV2 and a photo, and compares each array with the layer's real output. The test earns its points only if both pass.
 # - `test_grad_cam_shape` (2 points): the test cell passes; and the grader runs your `grad_cam` in a fresh process and checks that it returns a finite 7x7 map in [0, 1]. The test earns its points only if both pass.

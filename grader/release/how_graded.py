@@ -156,7 +156,10 @@ def how_graded_markdown(assignment: str, points: dict[str, float]) -> str:
         "When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no "
         "network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. "
         "Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten "
-        "asserts) earns no points. Your feedback page shows each test's points and the grader's message.",
+        "asserts) earns no points. Your feedback page shows each test's points and the grader's message, and "
+        "what your cells showed up to the first test cell with hidden tests; from there on the grader keeps "
+        "the outputs but leaves them off the page, so that no code in the kernel can copy a hidden test into "
+        "it. Run the notebook yourself to see them.",
         "",
     ]
     for test, value in points.items():
