@@ -29,7 +29,9 @@ c.ZipCollectApp.extracted_directory = "extracted"
 c.GenerateFeedback.force = True
 # nbgrader's own generate_feedback, run by hand in this folder, as `course autograde` writes feedback (less its
 # summary table): never a hidden test's code, no output of the graded run from the first hidden test on (code in
-# the notebook could copy the test into it), and the student's HTML and scripts sanitized.
+# the notebook could copy the test into it), the student's HTML and scripts sanitized, and no markdown link
+# that runs script.
+c.GenerateFeedback.exporter_class = "grader.grading.safe_links.SafeLinksHTMLExporter"
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "grader.grading.preprocessors.HideOutputsAfterHiddenTests",

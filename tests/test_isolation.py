@@ -56,6 +56,14 @@ def handed_in(course, folder, student, answer=None, edit=None):
 
 
 SOLUTION = "def double(x):\n    return x + x"
+# Markdown links whose targets run script when clicked, in the spellings a browser still runs.
+SCRIPT_LINKS = """[a plain link](javascript:document.title='LINKED-BY-STUDENT')
+[mixed case](JaVaScRiPt:document.title='LINKED-BY-STUDENT')
+[a tab inside](java&#9;script:document.title='LINKED-BY-STUDENT')
+[a reference][r] ![an image](javascript:document.title='LINKED-BY-STUDENT')
+
+[r]: vbscript:document.title='LINKED-BY-STUDENT'
+"""
 # Run by a shell command of the snooping notebook: attach to the kernel without stopping it
 # (PTRACE_SEIZE), and read its memory.
 PTRACE_PROBE = """
@@ -164,6 +172,10 @@ open("probe.py", "w").write(PTRACE_PROBE)
 # Script in an output would run in the browser of whoever opens the feedback page.
 from IPython.display import HTML, display
 display(HTML("<b>bold</b><script>document.title = 'INJECTED-BY-STUDENT'</script>"))
+# A markdown link runs script when whoever opens the feedback clicks it; markdown is not HTML, so sanitizing
+# HTML leaves it as it is.
+from IPython.display import Markdown
+display(Markdown("[a link in an output](javascript:document.title='LINKED-BY-STUDENT')"))
 def double(x):
     return x + x
 '''
@@ -186,7 +198,8 @@ def double(x):
         handed_in(course, folder, "eve_memory_hog",
                   "blocks = []\nwhile True:\n    blocks.append(bytearray(2**31))"),
         handed_in(course, folder, "fay_prints_100mb", 'print("x" * 100_000_000)\n' + SOLUTION),
-        handed_in(course, folder, "gus_snoops", snoop),
+        handed_in(course, folder, "gus_snoops", snoop,
+                  lambda nb: nb.cells.append(nbformat.v4.new_markdown_cell(SCRIPT_LINKS))),
         handed_in(course, folder, "hal_deleted_test", SOLUTION,
                   lambda nb: nb.cells.remove(cell_of(nb, "test_double"))),
         handed_in(course, folder, "ida_edited_test", "def double(x):\n    return 0",
@@ -475,6 +488,7 @@ def test_nbgraders_own_generate_feedback_in_the_course_folder_hides_the_same(gra
         page = (course.feedback(student, ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
         assert "double(-1)" not in page and "From here on, the outputs of the graded run are not shown" in page
         assert "<script>document.title" not in page
+        assert script_links(page) == []
 
 
 def test_feedback_opens_with_the_score_and_each_tests_points(graded):
@@ -491,11 +505,39 @@ def test_feedback_opens_with_the_score_and_each_tests_points(graded):
     assert "Score: 3 / 3" in page and "<td>2 / 2</td><td>passed</td>" in page
 
 
+def script_links(page: str) -> list[str]:
+    """Every link or source in `page` whose target a browser would treat as a scheme other than http(s),
+    mailto or an embedded image: browsers drop tabs and newlines anywhere in a URL, and leading controls."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            for name, value in attrs:
+                if name in ("href", "src", "action", "formaction", "xlink:href") and value:
+                    url = "".join(ch for ch in value if ch not in "\t\n\r").lstrip("".join(map(chr, range(33))))
+                    scheme = url.split(":", 1)[0].lower() if ":" in url.split("/", 1)[0] else ""
+                    if scheme not in ("", "http", "https", "mailto") and not url.lower().startswith("data:image/"):
+                        found.append(f"<{tag} {name}={value!r}>")
+
+    Links().feed(page)
+    return found
+
+
+def test_script_links_finds_what_a_browser_would_run():
+    page = ('<a href="java&#9;script:x">t</a><img src="JavaScript:x"><a href=" vbscript:x">'
+            '<a href="https://keras.io/">k</a><a href="#top">a</a><img src="data:image/png;base64,AA">')
+    assert len(script_links(page)) == 3
+
+
 def test_a_students_script_never_reaches_a_feedback_page(graded):
     course, _ = graded
     page = (course.feedback("gus_snoops", ASSIGNMENT) / f"{ASSIGNMENT}.html").read_text()
     assert "INJECTED-BY-STUDENT" in page, "the output is kept, as escaped text"
     assert "<script>document.title = 'INJECTED-BY-STUDENT'" not in page
+    assert "a plain link" in page and "a link in an output" in page, "the links' text stays"
+    assert script_links(page) == []
 
 
 def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path, monkeypatch):

@@ -342,8 +342,8 @@ def write_feedback(course: CourseDir, assignment: str, student: str, checks: lis
     start-up per submission); it reads the scores that SaveAutoGrades just wrote.
 
     The page opens with a summary (FeedbackSummary) built from the gradebook and the grader's own
-    `checks`; the student's HTML and JavaScript outputs are sanitized (nbconvert's SanitizeHTML), since
-    instructors open these pages too.
+    `checks`; the student's HTML and JavaScript outputs are sanitized (nbconvert's SanitizeHTML) and
+    markdown links can run no script (SafeLinksHTMLExporter), since instructors open these pages too.
     """
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbconvert.preprocessors.sanitize import SanitizeHTML
@@ -353,6 +353,7 @@ def write_feedback(course: CourseDir, assignment: str, student: str, checks: lis
     from traitlets.config import Config
 
     from grader.grading.preprocessors import FeedbackSummary, HideHiddenTests, HideOutputsAfterHiddenTests
+    from grader.grading.safe_links import SafeLinksHTMLExporter
 
     config = Config()
     config.CourseDirectory.root = str(course.root)
@@ -364,6 +365,7 @@ def write_feedback(course: CourseDir, assignment: str, student: str, checks: lis
                                      for check in checks or []]
     config.FeedbackSummary.notes = list(notes or [])
     config.SanitizeHTML.enabled = True  # nbconvert's preprocessors are off unless enabled
+    config.GenerateFeedback.exporter_class = SafeLinksHTMLExporter
     config.GenerateFeedback.force = True
     GenerateFeedback(coursedir=CourseDirectory(config=config), config=config).start()
 
