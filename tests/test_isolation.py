@@ -640,6 +640,21 @@ def test_feedback_shows_nothing_of_the_graded_run_from_the_first_hidden_test_on(
     assert resources["outputs_not_shown"] == {"test_secret", "mine"}
 
 
+def test_a_kernel_message_stays_plain_text_in_the_summary_table():
+    """A test cell's error message is the kernel's to write: with a blank line in it, it would end the summary's
+    HTML block, and what follows would be read as markdown (a heading claiming full marks, a link)."""
+    from grader.grading.preprocessors import summary_html
+    from grader.grading.safe_links import SafeLinksHTMLExporter
+
+    forged = "x is wrong\n\n## Score: 10 / 10\n\n[ask for a regrade](https://example.org)\n\n| a | table |"
+    rows = [{"test": "test_visible", "score": 0, "points": 2, "messages": [("your notebook", forged)]}]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(summary_html(0, 2, rows, [forged]))])
+    page, _ = SafeLinksHTMLExporter().from_notebook_node(nb)
+    assert page.count("<h2") == 1 and "Score: 0 / 2" in page
+    assert 'href="https://example.org"' not in page and "<td>a</td>" not in page
+    assert "## Score: 10 / 10" in page, "the message is kept, as text"
+
+
 def test_a_given_dask_scheduler_does_the_grading(tiny_course, tmp_path):
     """`--scheduler ADDRESS`: the same tasks go to an existing Dask cluster (here one started by the test)."""
     from distributed import LocalCluster

@@ -137,23 +137,29 @@ def _no_message(earned: bool, notes: list[str], not_shown: bool = False) -> str:
     return "failed; its message is not shown (it ran after a hidden test)" if not_shown else "failed without a message"
 
 
+def _plain(text: str) -> str:
+    """`text` escaped, its lines joined with <br>: a line break left in would let a blank line end the summary's
+    HTML block, and the rest of a kernel's message would be read as markdown (a heading, a link, a table)."""
+    return "<br>".join(html.escape(text).splitlines())
+
+
 def summary_html(score: float | None, max_score: float | None, rows: list[dict], notes: list[str]) -> str:
-    """The table at the top of the feedback page; every text in it is escaped."""
+    """The table at the top of the feedback page; every text in it is escaped, on one line."""
     def points(value) -> str:
         return "?" if value is None else f"{float(value):g}"
 
     lines = ['<div class="grading-summary" style="border:2px solid #555;padding:0.5em 1em;margin:1em 0">',
              "<style>.grading-tests td, .grading-tests th {padding: 4px 10px; vertical-align: top}</style>",
              f"<h2>Score: {points(score)} / {points(max_score)}</h2>"]
-    lines += [f"<p><b>Note:</b> {html.escape(note)}</p>" for note in notes if note]
+    lines += [f"<p><b>Note:</b> {_plain(note)}</p>" for note in notes if note]
     lines.append('<table class="grading-tests" style="border-collapse:collapse">')
     lines.append("<tr><th>test</th><th>points</th><th>result</th><th>what was checked, and the result</th></tr>")
     for row in rows:
         earned = row["score"] is not None and row["points"] and float(row["score"]) >= float(row["points"])
         colour = "#e3f5e1" if earned else "#fbe3e3"
-        said = "<br>".join(f"<b>{who}:</b> {html.escape(text)}" for who, text in row["messages"])
+        said = "<br>".join(f"<b>{who}:</b> {_plain(text)}" for who, text in row["messages"])
         said = said or _no_message(earned, notes, row.get("not_shown", False))
-        lines.append(f'<tr style="background:{colour}"><td><code>{html.escape(row["test"])}</code></td>'
+        lines.append(f'<tr style="background:{colour}"><td><code>{_plain(row["test"])}</code></td>'
                      f'<td>{points(row["score"])} / {points(row["points"])}</td>'
                      f'<td>{"passed" if earned else "failed"}</td><td>{said}</td></tr>')
     lines += ["</table>", "</div>"]
