@@ -415,6 +415,33 @@ def test_unreadable_or_misnamed_files_are_malformed_and_kept(graded):
     assert {f"kim__{ASSIGNMENT}.ipynb", f"lea__{ASSIGNMENT}.ipynb", "max-homework.ipynb"} <= kept
 
 
+def test_a_file_that_names_no_student_never_becomes_a_students_row(tiny_course, tmp_path, capsys):
+    """Without `<student>__` in its name a file belongs to nobody the grader can name: its stem is no student id.
+    Before, `ann.ipynb` beside ann's graded notebook gave ann a second, malformed row, and the Canvas export of
+    the whole class stopped ("two grade rows for ann"); `bob.ipynb` gave bob, who handed nothing in, a 0."""
+    import csv
+
+    from grader.grading.canvas import write_canvas_csv
+    from grader.grading.report import write_csv
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = handed_in(tiny_course, folder, "ann", SOLUTION)
+    for stray in ("ann.ipynb", "bob.ipynb"):
+        (folder / stray).write_bytes(good.read_bytes())
+    results = autograde(tiny_course, ASSIGNMENT, [good, folder / "ann.ipynb", folder / "bob.ipynb"],
+                        plain_env(tmp_path), roster=["ann", "bob"], limits=LIMITS, workers=1)
+    rows = grade_rows(tiny_course, results)
+    assert [(row.student, row.status, row.total) for row in rows] == [("ann", GRADED, 3), ("bob", MISSING, 0)]
+    write_csv(rows, tmp_path / "grades.csv")
+    write_canvas_csv(rows, tmp_path / "canvas.csv")
+    assert [r["student"] for r in csv.DictReader(open(tmp_path / "grades.csv"))] == ["ann", "bob"]
+    printed = capsys.readouterr().out
+    for stray in ("ann.ipynb", "bob.ipynb"):
+        assert f"not collected: {stray}: file name '{stray}' does not match" in printed, printed
+        assert (tiny_course.root / "rejected" / ASSIGNMENT / stray).is_file(), "the file is kept"
+
+
 def test_a_notebook_cannot_choose_a_kernel_outside_the_box(graded):
     course, rows = graded
     assert rows["ned_asks_for_another_kernel"].status == GRADED and rows["ned_asks_for_another_kernel"].total == 3

@@ -101,6 +101,9 @@ def autograde_many(
     prepared = _prepared(course, files, grading / "kits", pattern, workers)
     for assignment, (collected, kit) in prepared.items():
         results[assignment] = list(collected.rejects)
+        for name in collected.unmatched:
+            print(f"not collected: {name}: {collected.reasons.get(name, 'no student in its name')} "
+                  f"(kept in {course.root / 'rejected' / assignment})")
         changes[assignment] = collected.changes
         for reject in collected.rejects:
             if reject.student in collected.not_collected:

@@ -22,7 +22,7 @@ from pathlib import Path
 from grader.course_dir import CourseDir
 from grader.grading.archives import archive_problem
 from grader.grading.cells import restore_cells, same_notebook
-from grader.grading.collector import NO_MATCH_REASON, SYSTEM_FILE_REASON, ColabCollectorPlugin
+from grader.grading.collector import NO_MATCH_REASON, ColabCollectorPlugin
 from grader.grading.statuses import MALFORMED, SubmissionResult
 from grader.notebooks import NotebookError, read_ipynb, write_ipynb
 
@@ -44,11 +44,13 @@ class CollectResult:
 
     students: list[str] = field(default_factory=list)  # collected this run, sorted
     rejects: list[SubmissionResult] = field(default_factory=list)  # MALFORMED, one per student
-    # Students among the rejects (the others are named after files that matched no student): every notebook
-    # they handed in this run was set aside.
+    # Students among the rejects: every notebook they handed in this run was set aside.
     not_collected: list[str] = field(default_factory=list)
     changes: dict[str, list[str]] = field(default_factory=dict)  # student -> what was done to the files
-    unmatched: list[str] = field(default_factory=list)  # files not collected, as extracted (a zip under its stem)
+    # Files not collected, as extracted (a zip under its stem). A file whose name names no student belongs to
+    # nobody the grader can name: it is listed here, never as a student's row (its stem may be a real student's
+    # id, and a second row for them would stand beside their grade).
+    unmatched: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # unmatched file -> why it was not collected
 
 
@@ -70,7 +72,7 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
         if directory.exists():
             shutil.rmtree(directory)
     archive.mkdir(parents=True)
-    _stage(inputs, archive, rejected, result, assignment)
+    _stage(inputs, archive, rejected, result)
 
     plugin = ColabCollectorPlugin(
         named_regexp=pattern, notebooks=notebooks, archive_root=str(archive), extracted_root=str(extracted)
@@ -94,7 +96,7 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
     for path in sorted(p for p in extracted.rglob("*") if p.is_file()) if extracted.is_dir() else []:
         info, note = plugin.match(str(path))
         if info is None:
-            _unmatched(path, extracted, rejected, note, pattern, assignment, result)
+            _unmatched(path, extracted, rejected, note, pattern, result)
         else:
             handed_in[info["student_id"], info["file_id"]].append((path, note))
 
@@ -124,7 +126,7 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
     return result
 
 
-def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectResult, assignment: str) -> None:
+def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectResult) -> None:
     """Copy the inputs into zip_collect's archive folder, keeping names (and mtimes, the timestamps).
 
     A zip archive that cannot be read would stop nbgrader's extraction of all the others: it is
@@ -134,7 +136,7 @@ def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectRes
     """
     for source in inputs:
         if source.is_symlink():
-            _set_aside_link(source, source.name, rejected, result, assignment)
+            _set_aside_link(source, source.name, rejected, result)
             continue
         if not source.exists():
             raise FileNotFoundError(f"{source}: no such file or folder to collect")
@@ -148,7 +150,7 @@ def _stage(inputs: list[Path], archive: Path, rejected: Path, result: CollectRes
         else:
             shutil.copy2(source, target)
     for link in _links(archive):
-        _set_aside_link(link, _rel(link, archive), rejected, result, assignment)
+        _set_aside_link(link, _rel(link, archive), rejected, result)
         link.unlink()
     for path in sorted(archive.rglob("*.zip")):
         # Sizes, nesting and names first (from the archive's directory), then every entry's checksum.
@@ -176,7 +178,7 @@ def _links(folder: Path) -> list[Path]:
     return sorted(links)
 
 
-def _set_aside_link(link: Path, name: str, rejected: Path, result: CollectResult, assignment: str) -> None:
+def _set_aside_link(link: Path, name: str, rejected: Path, result: CollectResult) -> None:
     """Keep the link itself in rejected/ (never what it points to) and say why it was not collected."""
     kept = rejected / name
     kept.parent.mkdir(parents=True, exist_ok=True)
@@ -187,14 +189,11 @@ def _set_aside_link(link: Path, name: str, rejected: Path, result: CollectResult
               "handed in is graded (pass a folder of your own by its real path)")
     result.unmatched.append(name)
     result.reasons[name] = reason
-    if name.endswith(".ipynb"):
-        result.rejects.append(_reject(Path(name).stem, assignment, f"{name}: {reason}"))
 
 
-def _unmatched(
-    path: Path, extracted: Path, rejected: Path, reason: str, pattern: str, assignment: str, result: CollectResult
-) -> None:
-    """A file nbgrader did not collect; a notebook among them is most likely someone's submission."""
+def _unmatched(path: Path, extracted: Path, rejected: Path, reason: str, pattern: str, result: CollectResult) -> None:
+    """A file nbgrader did not collect, kept in rejected/ with the reason (a notebook among them is most likely
+    someone's submission, for the instructor to rename)."""
     name = _rel(path, extracted)
     _set_aside(path, rejected / name)
     if reason == NO_MATCH_REASON:
@@ -202,8 +201,6 @@ def _unmatched(
         reason = f"file name {path.name!r} does not match {expected}"
     result.unmatched.append(name)
     result.reasons[name] = reason
-    if path.suffix == ".ipynb" and reason != SYSTEM_FILE_REASON:
-        result.rejects.append(_reject(path.stem, assignment, f"{name}: {reason}"))
 
 
 def _kept(
