@@ -79,16 +79,17 @@ def _inputs(names: list[str]) -> list[Path]:
 
 def _cmd_collect(args: argparse.Namespace) -> int:
     from grader.grading.collect import collect
+    from grader.grading.terminal import printable
 
     course = _course(args)
     result = collect(course, args.assignment, _inputs(args.files), args.pattern)
     for student in result.students:
         notes = "; ".join(result.changes.get(student, []))
-        print(f"collected  {student}" + (f"  ({notes})" if notes else ""))
+        print(printable(f"collected  {student}" + (f"  ({notes})" if notes else "")))
     for reject in result.rejects:
-        print(f"rejected   {reject.student}: {reject.reason}")
+        print(printable(f"rejected   {reject.student}: {reject.reason}"))
     for name in result.unmatched:
-        print(f"unmatched  {name}: {result.reasons.get(name, 'no pattern matched')}")
+        print(printable(f"unmatched  {name}: {result.reasons.get(name, 'no pattern matched')}"))
     print(f"{len(result.students)} collected, {len(result.rejects)} rejected, {len(result.unmatched)} unmatched "
           f"(rejected and unmatched files are kept in {course.root / 'rejected' / args.assignment})")
     return 0

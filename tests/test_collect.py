@@ -350,3 +350,25 @@ def test_a_course_folder_moved_after_its_release_collects_into_itself(tiny_templ
     assert result.students == ["ann"]
     assert (moved.submitted("ann", ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").is_file()
     assert not tiny_template.submitted("ann", ASSIGNMENT).exists()
+
+
+def test_control_characters_in_a_file_name_reach_no_terminal(tiny_course, tmp_path, capsys):
+    """A name in a student's archive is the student's to choose: terminal escapes in it (cursor up, erase the
+    line) would rewrite the grade table an instructor reads. What is printed shows them escaped."""
+    from grader.cli import main
+    from grader.grading.report import GradeRow, format_table
+
+    text = (tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    erase = "\x1b[1A\x1b[2K"
+    with zipfile.ZipFile(tmp_path / "eve.zip", "w") as z:
+        z.writestr(f"eve__{erase}mine.ipynb", text)
+        z.writestr(f"{erase}nobody.ipynb", text)
+
+    result = collect(tiny_course, ASSIGNMENT, [tmp_path / "eve.zip"])
+    assert result.students == ["eve"] and any("\x1b" in change for change in result.changes["eve"])
+    table = format_table([GradeRow("eve", ASSIGNMENT, "graded", "; ".join(result.changes["eve"]))])
+    assert "\x1b" not in table and "\\x1b[1A" in table, table
+    capsys.readouterr()
+    assert main(["collect", ASSIGNMENT, str(tmp_path / "eve.zip"), "--course", str(tiny_course.root)]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\\x1b[2K" in printed, printed

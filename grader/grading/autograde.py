@@ -31,6 +31,7 @@ from grader.grading.statuses import (
     SubmissionResult,
 )
 from grader.grading.tampering import scan, tampering_reason
+from grader.grading.terminal import printable
 from grader.grading.worker import GradingOutcome, GradingTask, remove_scratch
 from grader.grading.writer import GradebookWriter
 from grader.spec import spec_for
@@ -102,8 +103,8 @@ def autograde_many(
     for assignment, (collected, kit) in prepared.items():
         results[assignment] = list(collected.rejects)
         for name in collected.unmatched:
-            print(f"not collected: {name}: {collected.reasons.get(name, 'no student in its name')} "
-                  f"(kept in {course.root / 'rejected' / assignment})")
+            print(printable(f"not collected: {name}: {collected.reasons.get(name, 'no student in its name')} "
+                            f"(kept in {course.root / 'rejected' / assignment})"))
         changes[assignment] = collected.changes
         for reject in collected.rejects:
             if reject.student in collected.not_collected:

@@ -11,6 +11,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grader.course_dir import CourseDir
 from grader.grading.autograde import GRADED, SubmissionResult
+from grader.grading.terminal import printable
 from grader.markers import not_measured_reason
 
 
@@ -96,10 +97,10 @@ def format_table(rows: list[GradeRow], expected: dict[str, dict[str, float]] | N
     text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     for row in rows:
         if row.reason:
-            text.append(f"  {row.student}: {row.reason.splitlines()[-1][:200]}")
+            text.append(f"  {row.student}: {printable(row.reason.splitlines()[-1][:200])}")
     reasons = sorted({f"{t}: {r}" for row in rows for t, r in row.not_measured.items()})
     for reason in reasons:
-        text.append(f"  n/m = not measured here, earns 0 until graded where it can run: {reason[:200]}")
+        text.append(f"  n/m = not measured here, earns 0 until graded where it can run: {printable(reason[:200])}")
     return "\n".join(text)
 
 
