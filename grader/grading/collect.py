@@ -7,7 +7,8 @@ handed in is lost), that only readable notebooks of the assignment reach the gra
 each collected notebook has its release's nbgrader metadata back (`restore_cells`).
 
 One student gets at most one row: collected (with `changes` explaining anything done to the
-files) or rejected (status MALFORMED, with the reasons).
+files) or rejected (status MALFORMED, with the reasons). A file whose name names no student is
+nobody's row: it is `unmatched`, with its reason.
 """
 
 from __future__ import annotations
