@@ -79,10 +79,12 @@ def _inputs(names: list[str]) -> list[Path]:
 
 def _cmd_collect(args: argparse.Namespace) -> int:
     from grader.grading.collect import collect
+    from grader.grading.course_lock import grading_lock
     from grader.grading.terminal import printable
 
     course = _course(args)
-    result = collect(course, args.assignment, _inputs(args.files), args.pattern)
+    with grading_lock(course):  # collect empties and refills the folders a grading run reads
+        result = collect(course, args.assignment, _inputs(args.files), args.pattern)
     for student in result.students:
         notes = "; ".join(result.changes.get(student, []))
         print(printable(f"collected  {student}" + (f"  ({notes})" if notes else "")))
@@ -225,13 +227,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from grader.assets.mirror import AssetError
+    from grader.grading.course_lock import CourseBusy
     from grader.grading.kit import KitError
     from grader.grading.sandbox import SandboxError
     from grader.notebooks import NotebookError
 
     try:
         return args.func(args)
-    except (AssetError, NotebookError, SandboxError, KitError) as error:
+    except (AssetError, NotebookError, SandboxError, KitError, CourseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -612,6 +612,54 @@ def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path
         assert all(gradebook.find_submission(ASSIGNMENT, s).score == 3 for s in students)
 
 
+GRADE_IN_A_PROCESS = """
+import json, sys
+from pathlib import Path
+from grader.course_dir import CourseDir
+from grader.grading.autograde import autograde
+from grader.grading.sandbox import Limits
+root, limits, files = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3:]
+results = autograde(CourseDir(Path(root)), "a1", [Path(f) for f in files], dict(__import__("os").environ),
+                    limits=Limits(**limits), workers=1)
+print("ROWS", json.dumps(sorted((r.student, r.status) for r in results)))
+"""
+
+
+def test_a_second_grading_run_on_a_course_being_graded_is_refused(tiny_course, tmp_path):
+    """Two `course autograde` runs on one course folder (two terminals, a cron job beside a hand-started run)
+    would collect into the same folders and remove each other's scratch: one at a time, the second told why."""
+    from dataclasses import asdict
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    slow = SOLUTION + "\nimport time\ntime.sleep(4)"
+    files = [str(handed_in(tiny_course, folder, name, slow)) for name in ("ann", "ben", "cat")]
+    command = [sys.executable, "-c", GRADE_IN_A_PROCESS, str(tiny_course.root), json.dumps(asdict(LIMITS))]
+    env = plain_env(tmp_path)
+
+    def run(*args, **kwargs):
+        return subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=paths.REPO_ROOT, **kwargs)
+
+    first = run(*files)
+    lock, scratch = tiny_course.root / ".grading" / "lock", tiny_course.root / ".grading" / "scratch"
+
+    def under_way() -> bool:  # holding the lock, or (without one) grading its first submission
+        return ((lock.is_file() and f"process {first.pid}," in lock.read_text())
+                or (scratch.is_dir() and any(scratch.iterdir())))
+
+    deadline = time.monotonic() + 120
+    while not under_way() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert first.poll() is None and under_way(), "the first run should be under way"
+    second = run(files[0])
+    out, err = second.communicate(timeout=120)
+    first_out, first_err = first.communicate(timeout=180)
+    assert first.returncode == 0, first_err[-2000:]
+    assert f"ROWS {json.dumps([['ann', GRADED], ['ben', GRADED], ['cat', GRADED]])}" in first_out, first_out
+    assert second.returncode != 0 and "being graded by another run" in err, (out, err[-2000:])
+
+
 def test_a_changed_assignment_grades_its_submissions_again(tiny_course, tmp_path):
     """The instructor changes a hidden test after a first grading run: the same hand-in is graded again with
     the new test, not reported as already graded (before: 3/3 from the old test); unchanged, it is not."""

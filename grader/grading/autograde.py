@@ -17,6 +17,7 @@ from pathlib import Path
 from grader import paths
 from grader.course_dir import CourseDir
 from grader.grading.collect import collect
+from grader.grading.course_lock import grading_lock
 from grader.grading.kit import build_kit, grading_fingerprint
 from grader.grading.pool import default_workers, grade_all
 from grader.grading.preflight import check_sandbox
@@ -83,86 +84,88 @@ def autograde_many(
     """`autograde` for several assignments (`files[assignment]`) on one pool of workers.
 
     One pool keeps both cores busy until the last submission of all: graded one assignment after
-    the other, each assignment's last, longest submission would run alone.
+    the other, each assignment's last, longest submission would run alone. One run per course folder
+    at a time (`grading_lock`): another raises CourseBusy before it changes anything.
     """
-    limits = limits or Limits()
-    if sandbox:
-        # Before anyone is graded: a box that cannot start would make every student "crash".
-        check_sandbox(asset_folders(env, paths.mirror_dir()), env)
-    # By default every kernel keeps TensorFlow's own thread count and no core is pinned: measured
-    # here (python -m grader.benchmarks.grading), that beats giving each worker its share of the cores
-    # and pinning it, because a kernel's single-threaded phases then leave the other kernel both cores.
-    # `limits.threads` gives each kernel that many threads, pinned to its share of the cores.
-    workers = workers or default_workers()
-    writer = GradebookWriter(course)
-    grading = course.root / ".grading"
-    tasks: list[GradingTask] = []
-    results: dict[str, list[SubmissionResult]] = {}
-    changes: dict[str, dict[str, list[str]]] = {}
-    prepared = _prepared(course, files, grading / "kits", pattern, workers)
-    for assignment, (collected, kit) in prepared.items():
-        results[assignment] = list(collected.rejects)
-        for name in collected.unmatched:
-            print(printable(f"not collected: {name}: {collected.reasons.get(name, 'no student in its name')} "
-                            f"(kept in {course.root / 'rejected' / assignment})"))
-        changes[assignment] = collected.changes
-        for reject in collected.rejects:
-            if reject.student in collected.not_collected:
-                writer.not_graded(reject.student, assignment, reject.status, reject.reason)
-        done = writer.finished(assignment)
-        grading_now = grading_fingerprint(kit, assignment)
-        notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
-        for student in collected.students:
-            for name in notebooks:
-                path = course.submitted(student, assignment) / name
-                if not path.is_file():
-                    continue
-                tampering = tampering_findings(path, course.release(assignment) / name)
-                task = GradingTask(
-                    assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
-                    held_out=tuple(map(str, held_out_folders([assignment]))),
-                    sandbox=sandbox, tampering=tampering_reason(tampering) if tampering else "",
-                    pin_cpus=bool(limits.threads) and workers > 1 and not scheduler, grading=grading_now,
-                )
-                previous = done.get(student)
-                unchanged = previous and previous["sha256"] == task.sha256
-                if unchanged and previous.get("grading") != grading_now:
-                    changes[assignment].setdefault(student, []).append(
-                        "graded again: the assignment or the grader's checks changed since it was graded")
-                elif not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
-                    results[assignment].append(SubmissionResult(
-                        student, assignment, previous["status"],
-                        _join("already graded, not graded again", previous["reason"]),
-                        checks=previous.get("checks", [])))
-                    continue
-                tasks.append(task)
-    (grading / "scratch").mkdir(parents=True, exist_ok=True)
+    with grading_lock(course):
+        limits = limits or Limits()
+        if sandbox:
+            # Before anyone is graded: a box that cannot start would make every student "crash".
+            check_sandbox(asset_folders(env, paths.mirror_dir()), env)
+        # By default every kernel keeps TensorFlow's own thread count and no core is pinned: measured
+        # here (python -m grader.benchmarks.grading), that beats giving each worker its share of the cores
+        # and pinning it, because a kernel's single-threaded phases then leave the other kernel both cores.
+        # `limits.threads` gives each kernel that many threads, pinned to its share of the cores.
+        workers = workers or default_workers()
+        writer = GradebookWriter(course)
+        grading = course.root / ".grading"
+        tasks: list[GradingTask] = []
+        results: dict[str, list[SubmissionResult]] = {}
+        changes: dict[str, dict[str, list[str]]] = {}
+        prepared = _prepared(course, files, grading / "kits", pattern, workers)
+        for assignment, (collected, kit) in prepared.items():
+            results[assignment] = list(collected.rejects)
+            for name in collected.unmatched:
+                print(printable(f"not collected: {name}: {collected.reasons.get(name, 'no student in its name')} "
+                                f"(kept in {course.root / 'rejected' / assignment})"))
+            changes[assignment] = collected.changes
+            for reject in collected.rejects:
+                if reject.student in collected.not_collected:
+                    writer.not_graded(reject.student, assignment, reject.status, reject.reason)
+            done = writer.finished(assignment)
+            grading_now = grading_fingerprint(kit, assignment)
+            notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
+            for student in collected.students:
+                for name in notebooks:
+                    path = course.submitted(student, assignment) / name
+                    if not path.is_file():
+                        continue
+                    tampering = tampering_findings(path, course.release(assignment) / name)
+                    task = GradingTask(
+                        assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
+                        held_out=tuple(map(str, held_out_folders([assignment]))),
+                        sandbox=sandbox, tampering=tampering_reason(tampering) if tampering else "",
+                        pin_cpus=bool(limits.threads) and workers > 1 and not scheduler, grading=grading_now,
+                    )
+                    previous = done.get(student)
+                    unchanged = previous and previous["sha256"] == task.sha256
+                    if unchanged and previous.get("grading") != grading_now:
+                        changes[assignment].setdefault(student, []).append(
+                            "graded again: the assignment or the grader's checks changed since it was graded")
+                    elif not regrade and unchanged and previous["status"] not in (CRASHED, GRADER_ERROR):
+                        results[assignment].append(SubmissionResult(
+                            student, assignment, previous["status"],
+                            _join("already graded, not graded again", previous["reason"]),
+                            checks=previous.get("checks", [])))
+                        continue
+                    tasks.append(task)
+        (grading / "scratch").mkdir(parents=True, exist_ok=True)
 
-    def record(outcome: GradingOutcome) -> None:
-        writer.write(outcome)
-        reason = _join(outcome.reason, *changes[outcome.assignment].get(outcome.student, []))
-        results[outcome.assignment].append(SubmissionResult(
-            outcome.student, outcome.assignment, outcome.status, reason, outcome.timings.get("total", 0.0),
-            outcome.checks, outcome.timings))
+        def record(outcome: GradingOutcome) -> None:
+            writer.write(outcome)
+            reason = _join(outcome.reason, *changes[outcome.assignment].get(outcome.student, []))
+            results[outcome.assignment].append(SubmissionResult(
+                outcome.student, outcome.assignment, outcome.status, reason, outcome.timings.get("total", 0.0),
+                outcome.checks, outcome.timings))
 
-    # Submissions that are not run (tampering found before any kernel starts) take seconds: last in the
-    # queue, they fill the end of the run, where a worker would otherwise idle beside the last long one.
-    tasks.sort(key=lambda task: bool(task.tampering))
-    started = time.monotonic()
-    names = ", ".join(files)
-    grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
-    if tasks:
-        print(f"graded {len(tasks)} submission(s) of {names} in {time.monotonic() - started:.0f} s "
-              f"with {workers} worker(s)")
-    if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
-        remove_scratch(grading / "scratch")
-    for assignment, assignment_results in results.items():
-        seen = {r.student for r in assignment_results}
-        for student in (rosters or {}).get(assignment, []):
-            if student not in seen:
-                assignment_results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
-        assignment_results.sort(key=lambda r: r.student)
-    return results
+        # Submissions that are not run (tampering found before any kernel starts) take seconds: last in the
+        # queue, they fill the end of the run, where a worker would otherwise idle beside the last long one.
+        tasks.sort(key=lambda task: bool(task.tampering))
+        started = time.monotonic()
+        names = ", ".join(files)
+        grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
+        if tasks:
+            print(f"graded {len(tasks)} submission(s) of {names} in {time.monotonic() - started:.0f} s "
+                  f"with {workers} worker(s)")
+        if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
+            remove_scratch(grading / "scratch")
+        for assignment, assignment_results in results.items():
+            seen = {r.student for r in assignment_results}
+            for student in (rosters or {}).get(assignment, []):
+                if student not in seen:
+                    assignment_results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
+            assignment_results.sort(key=lambda r: r.student)
+        return results
 
 
 def _prepared(course: CourseDir, files: dict[str, list[Path]], kits: Path, pattern: str | None,
