@@ -60,7 +60,8 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| seed", SEED
 # to override the choice made from the hardware.
 # - **Image size.** InceptionV3 sees 160 px instead of its native 299, a quarter of the work per
 #   photo ((160/299)^2 = 0.29); MobileNetV2 160 px instead of 224. Pretrained features still work
-#   on smaller photos, with some accuracy lost (this notebook measures how much for MobileNetV2).
+#   on smaller photos, with some accuracy lost; how much is not measured here: a run uses one
+#   profile, so it never sees both sizes (compare the two profiles' accuracies to see it).
 # - **Photos.** At most 1,500 per split (tf_flowers has 3,670 online).
 # - **Epochs.** 15 instead of 20 for each head; on cached features they have converged by then.
 # - Nothing else: same bases, same head, same seed.
@@ -148,8 +149,11 @@ def extract(feature_model, dataset):
 # ## 4. Two frozen bases
 #
 # A small wrapper puts a base's own `preprocess_input` in front of it, so that the feature model
-# takes raw 0-255 photos: MobileNetV2 and InceptionV3 both expect pixels in [-1, 1], but each
-# application has its own function, and using the wrong one is a classic silent bug.
+# takes raw 0-255 photos. For these two bases the two functions do the same thing: MobileNetV2's and
+# InceptionV3's both scale pixels to [-1, 1] (x / 127.5 - 1), so swapping them here changes nothing.
+# Other families differ: ResNet50's, for example, is caffe-style (RGB to BGR, the ImageNet channel
+# means subtracted, no scaling), and a base fed the wrong preprocessing gets inputs unlike those it was
+# trained on without any error. Using each model's own function keeps that right when you swap bases.
 
 # %%
 def feature_extractor(base, preprocess):

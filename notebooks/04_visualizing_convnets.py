@@ -73,10 +73,7 @@ print(f"profile: {PROFILE} -> {CONFIG}")
 # portrait of Grace Hopper from the TensorFlow tutorials and a photo of two dogs playing on a lawn.
 
 # %%
-PETS_URL = (
-    "https://raw.githubusercontent.com/tensorflow/tflite-support/master/"
-    "tensorflow_lite_support/cc/test/testdata/task/vision/pets.jpg"
-)
+PETS_URL = "https://raw.githubusercontent.com/google-coral/test_data/master/pets.jpg"
 pets_path = keras.utils.get_file("pets.jpg", PETS_URL)
 GRACE_HOPPER_URL = "https://storage.googleapis.com/download.tensorflow.org/example_images/grace_hopper.jpg"
 hopper_path = keras.utils.get_file("grace_hopper.jpg", GRACE_HOPPER_URL)

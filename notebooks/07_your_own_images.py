@@ -214,8 +214,9 @@ plt.show()
 # ## 4. A small convnet from scratch
 #
 # Three convolution blocks learn their own filters from these photos alone, starting from random
-# weights: the classic small convnet of *Deep Learning with Python* (chapter 5), with augmentation and
-# dropout against overfitting. `Rescaling` maps pixels from 0-255 to 0-1.
+# weights: a small convnet in the style of *Deep Learning with Python* (chapter 5), whose own has four
+# convolution blocks and a `Dense(512)` layer; this one is smaller, with global average pooling, and
+# with augmentation and dropout against overfitting. `Rescaling` maps pixels from 0-255 to 0-1.
 
 # %%
 def build_scratch_model(num_classes):
