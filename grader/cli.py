@@ -15,6 +15,13 @@ from grader import paths
 def _cmd_assets(args: argparse.Namespace) -> int:
     from grader.assets.environment import prepare, status
 
+    if args.action == "verify":
+        from grader.assets.verify import verify_offline, verify_online
+
+        return verify_online() if args.online else verify_offline()
+    if args.online:
+        print("--online goes with `course assets verify`", file=sys.stderr)
+        return 2
     if args.action == "prepare":
         env = prepare()
         print("online: nothing to prepare" if not env else "offline assets ready")
@@ -174,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     doctor.set_defaults(func=_cmd_doctor)
 
     assets = sub.add_parser("assets", help="what the notebooks load, and the offline mirror")
-    assets.add_argument("action", choices=["status", "prepare", "env"], nargs="?", default="status")
+    assets.add_argument("action", choices=["status", "prepare", "env", "verify"], nargs="?", default="status",
+                        help="verify: the solutions' downloads are all catalogued, and the mirror's exact copies "
+                             "match the recorded sha256")
+    assets.add_argument("--online", action="store_true",
+                        help="with verify: download every catalogued URL and handle and compare sha256 and size")
     assets.set_defaults(func=_cmd_assets)
 
     rel = sub.add_parser("release", help="regenerate notebooks/ from solutions/ with nbgrader")
