@@ -104,6 +104,15 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_roster_file(path: Path) -> list[str]:
+    """One student id a line (names may hold spaces: "josé maría"); blank lines and `#` comments skipped;
+    each id in NFC, as collect names students."""
+    from grader.grading.collector import student_id
+
+    lines = (line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines())
+    return [student_id(line) for line in lines if line and not line.startswith("#")]
+
+
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
     from grader.grading.autograde import autograde, export_grades
@@ -111,7 +120,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.grading.report import format_table, grade_rows, write_csv
 
     course = _course(args)
-    roster = Path(args.roster).read_text().split() if args.roster else None
+    roster = read_roster_file(Path(args.roster)) if args.roster else None
     results = autograde(course, args.assignment, _inputs(args.files), notebook_environment(), roster=roster,
                         limits=_limits(args), workers=args.workers, scheduler=args.scheduler,
                         sandbox=not args.no_sandbox, regrade=args.regrade, pattern=args.pattern)
@@ -205,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
     grade = sub.add_parser("autograde", help="collect and grade handed-in notebooks in sandboxed workers")
     course_options(grade)
-    grade.add_argument("--roster", help="file of student ids: those without a submission are reported missing")
+    grade.add_argument("--roster",
+                       help="file of student ids, one a line: those without a submission are reported missing")
     grade.add_argument("--workers", type=int, help="parallel grading workers (default: one per core)")
     grade.add_argument("--scheduler", help="address of a Dask scheduler (default: local workers)")
     grade.add_argument("--threads", type=int, default=0,

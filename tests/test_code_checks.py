@@ -186,9 +186,9 @@ def test_a_result_file_that_unpacks_to_gigabytes_is_refused_before_it_is_read(tm
 
     results = tmp_path / "visualization" / "results"
     results.mkdir(parents=True)
-    np.savez_compressed(results / "grad_cam_195.npz", np.zeros(100_000_000, dtype=np.float32))
-    assert (results / "grad_cam_195.npz").stat().st_size < 2_000_000
-    got = _visualization_results(tmp_path)["grad_cam_195"]
+    np.savez_compressed(results / "grad_cam_195_photo.npz", np.zeros(100_000_000, dtype=np.float32))
+    assert (results / "grad_cam_195_photo.npz").stat().st_size < 2_000_000
+    got = _visualization_results(tmp_path)["grad_cam_195_photo"]
     assert isinstance(got, str) and "unreadable result" in got and "more than" in got, got
 
 
@@ -232,8 +232,8 @@ def test_links_and_fifos_the_students_code_leaves_for_the_grader_are_not_followe
     (probes_dir / "cells" / "missing.txt").symlink_to(secret)
     visualization = probes_dir / "visualization" / "results"
     visualization.mkdir(parents=True)
-    os.mkfifo(visualization / "grad_cam_171.error")
-    (visualization / "grad_cam_195.error").symlink_to(secret)
+    os.mkfifo(visualization / "grad_cam_171_photo.error")
+    (visualization / "grad_cam_195_photo.error").symlink_to(secret)
 
     started = time.monotonic()
     messages = [CODE_CHECKS["callback_stops_at_target"](PARAMS, probes_dir, {"callback": {"probes": [[0.9, 0.95]]}})[1],
@@ -241,3 +241,50 @@ def test_links_and_fifos_the_students_code_leaves_for_the_grader_are_not_followe
                 *(v for v in _visualization_results(probes_dir).values() if isinstance(v, str))]
     assert time.monotonic() - started < 5, "a FIFO must not block the evaluator"
     assert len(messages) >= 4 and not any("SECRET" in m for m in messages), messages
+
+
+# 04's answers that earn every point inside the kernel (its own photo and classes) without computing them.
+HARD_CODED_GRAD_CAM = '''def grad_cam(model, image, class_index, last_conv_layer_name):
+    heatmap = np.zeros((7, 7))
+    heatmap[3, 1 if class_index == 171 else 5] = 1.0
+    return heatmap'''
+# Each layer's output for the first image it was asked about, returned for every image after it.
+STORED_ACTIVATIONS = '''STORED = {}
+
+
+def get_activations(model, image, layer_names):
+    for name in layer_names:
+        if name not in STORED:
+            layer_model = keras.Model(model.input, model.get_layer(name).output)
+            STORED[name] = keras.ops.convert_to_numpy(layer_model(image[np.newaxis]))[0]
+    return [STORED[name] for name in layer_names]'''
+# An honest variant: min-max scaling and no ReLU, and a cell magic and a shell line in the graded cell.
+MIN_MAX_GRAD_CAM = '''%%time
+!echo timing grad_cam
+def grad_cam(model, image, class_index, last_conv_layer_name):
+    grad_model = keras.Model(model.input, [model.get_layer(last_conv_layer_name).output, model.output])
+    with tf.GradientTape() as tape:
+        conv_output, predictions = grad_model(tf.convert_to_tensor(image[np.newaxis]))
+        class_score = predictions[:, class_index]
+    gradients = tape.gradient(class_score, conv_output)
+    heatmap = tf.reduce_sum(conv_output[0] * tf.reduce_mean(gradients, axis=(0, 1, 2)), axis=-1).numpy()
+    return (heatmap - heatmap.min()) / (heatmap.max() - heatmap.min())'''
+
+
+def test_04s_probes_take_no_answer_fixed_in_advance_and_pass_honest_variants(tmp_path):
+    """Run by the grader on the photo, its mirror image and two crops drawn per submission: the solution and
+    an honest variant (min-max scaled, timed with %%time) pass every check; a Grad-CAM hard-coded to the
+    notebook's two classes and activations kept from the first image fail theirs."""
+    solution = next(e for e in load_examples("04_visualizing_convnets",
+                                             paths.NOTEBOOKS_DIR / "04_visualizing_convnets.ipynb")
+                    if e.kind == "solution").notebook
+    honest = judge_all(_with_cell(solution, "grad_cam", MIN_MAX_GRAD_CAM), "04_visualizing_convnets",
+                       tmp_path / "honest")
+    assert all(ok for ok, _ in honest.values()), honest
+    cheat = _with_cell(_with_cell(solution, "grad_cam", HARD_CODED_GRAD_CAM), "get_activations", STORED_ACTIVATIONS)
+    judged = judge_all(cheat, "04_visualizing_convnets", tmp_path / "cheat")
+    assert judged["grad_cam_map"][0], judged  # a 7x7 map in [0, 1]: the form is right
+    ok, message = judged["grad_cam_localises"]
+    assert not ok and "mirrored photo" in message and "crop" in message, message
+    ok, message = judged["activations_match_layers"]
+    assert not ok and "not the layer's output" in message, message

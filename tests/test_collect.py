@@ -372,3 +372,40 @@ def test_control_characters_in_a_file_name_reach_no_terminal(tiny_course, tmp_pa
     assert main(["collect", ASSIGNMENT, str(tmp_path / "eve.zip"), "--course", str(tiny_course.root)]) == 0
     printed = capsys.readouterr().out
     assert "\x1b" not in printed and "\\x1b[2K" in printed, printed
+
+
+def test_names_as_students_machines_write_them(tiny_course, tmp_path):
+    """A macOS zip stores names decomposed (NFD); Windows and Colab composed (NFC): one student, the newer file
+    graded. Names in other scripts, with apostrophes and spaces, are collected; none is lost."""
+    import unicodedata
+    import zipfile
+
+    from grader.cli import read_roster_file
+
+    release = tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    text = release.read_text()
+    composed = unicodedata.normalize("NFC", "renée")
+    decomposed = unicodedata.normalize("NFD", "renée")
+    assert composed != decomposed
+    mac = tmp_path / "from_a_mac.zip"
+    with zipfile.ZipFile(mac, "w") as archive:
+        entry = zipfile.ZipInfo(f"class/{decomposed}__{ASSIGNMENT}.ipynb", date_time=(2026, 1, 2, 10, 0, 0))
+        archive.writestr(entry, text.replace("Write", "Older"))
+    colab = tmp_path / f"{composed}__Copy of {ASSIGNMENT}.ipynb"
+    colab.write_text(text.replace("Write", "Newer"))
+    os.utime(colab, (1_800_000_000, 1_800_000_000))
+    others = ["o'brien", "josé maría", "李雷", "प्रिया", "zoë-ann.smith"]
+    loose = []
+    for name in others:
+        loose.append(tmp_path / f"{unicodedata.normalize('NFD', name)}__{ASSIGNMENT}.ipynb")
+        loose[-1].write_text(text)
+
+    result = collect(tiny_course, ASSIGNMENT, [mac, colab, *loose])
+
+    assert result.unmatched == [], result.reasons
+    assert sorted(result.students) == sorted([composed, *(unicodedata.normalize("NFC", n) for n in others)])
+    assert "Newer" in (tiny_course.submitted(composed, ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
+    assert any("kept the newest" in change for change in result.changes[composed]), result.changes
+    roster = tmp_path / "roster.txt"
+    roster.write_text(f"# typed on Windows\n{composed}\r\njosé maría\r\n\r\n{decomposed}\n", encoding="utf-8")
+    assert read_roster_file(roster) == [composed, "josé maría", composed]

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader import paths
 from grader.course_dir import CourseDir
 from grader.grading.collect import collect
+from grader.grading.collector import student_id
 from grader.grading.course_lock import grading_lock
 from grader.grading.kit import build_kit, grading_fingerprint
 from grader.grading.pool import default_workers, grade_all
@@ -120,7 +121,8 @@ def autograde_many(
                     path = course.submitted(student, assignment) / name
                     if not path.is_file():
                         continue
-                    tampering = tampering_findings(path, course.release(assignment) / name)
+                    tampering = tampering_findings(path, course.release(assignment) / name,
+                                                   course.source(assignment) / name)
                     task = GradingTask(
                         assignment, student, name, path.read_text(), str(kit), str(grading / "scratch"), env, limits,
                         held_out=tuple(map(str, held_out_folders([assignment]))),
@@ -148,9 +150,6 @@ def autograde_many(
                 outcome.student, outcome.assignment, outcome.status, reason, outcome.timings.get("total", 0.0),
                 outcome.checks, outcome.timings))
 
-        # Submissions that are not run (tampering found before any kernel starts) take seconds: last in the
-        # queue, they fill the end of the run, where a worker would otherwise idle beside the last long one.
-        tasks.sort(key=lambda task: bool(task.tampering))
         started = time.monotonic()
         names = ", ".join(files)
         grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
@@ -161,7 +160,7 @@ def autograde_many(
             remove_scratch(grading / "scratch")
         for assignment, assignment_results in results.items():
             seen = {r.student for r in assignment_results}
-            for student in (rosters or {}).get(assignment, []):
+            for student in map(student_id, (rosters or {}).get(assignment, [])):
                 if student not in seen:
                     assignment_results.append(SubmissionResult(student, assignment, MISSING, "no file handed in"))
             assignment_results.sort(key=lambda r: r.student)
@@ -182,15 +181,18 @@ def _prepared(course: CourseDir, files: dict[str, list[Path]], kits: Path, patte
         return dict(zip(files, threads.map(prepare, files), strict=True))
 
 
-def tampering_findings(submitted: Path, release: Path) -> list:
-    """What in the submission reaches into the grading kernel (tampering.py), read before it runs.
+def tampering_findings(submitted: Path, release: Path, source: Path | None = None) -> list:
+    """What in the submission can change how the grading kernel reports a test (tampering.py), read
+    before it runs.
 
-    The instructor's cells are those of the release and of its Colab copy (badge and set-up cell).
+    The instructor's cells are those of the release and of its Colab copy (badge and set-up cell);
+    `source`, the assignment's source notebook, adds the names its hidden tests rely on.
     """
     from grader.notebooks import read_ipynb
     from grader.release.colab import to_colab
 
-    return scan(read_ipynb(submitted), to_colab(read_ipynb(release), release.name))
+    tests = read_ipynb(source) if source is not None and source.is_file() else None
+    return scan(read_ipynb(submitted), to_colab(read_ipynb(release), release.name), tests)
 
 
 def _join(*parts: str) -> str:

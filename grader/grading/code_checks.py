@@ -69,8 +69,12 @@ def callback_stops_at_target(params: dict, probes: Path, plan: dict) -> tuple[bo
                  f"{len(expected)} probes"
 
 
-ACTIVATION_LAYERS = (["Conv1_relu", "block_6_expand_relu", "out_relu"], ["block_3_expand_relu"])
 LEFT_DOG, RIGHT_DOG = 171, 195  # ImageNet: Italian greyhound (left in the photo), Boston terrier (right)
+# A crop's map matches the grader's when, over the cells the grader's map lights up (above HOT), it rises
+# and falls with it (Pearson correlation at least MATCH: any scaling of the positive part passes) and
+# its peak lies where the grader's map is at least half its height. docs/grading.md gives the chance of
+# a map fixed in advance passing.
+HOT, MATCH = 0.05, 0.9
 
 
 MOST_RESULT_BYTES = 64 * 2**20  # 04's largest result (three activation maps) is a few MB
@@ -135,76 +139,136 @@ def _reference_model():
     return keras.applications.MobileNetV2(weights="imagenet")
 
 
-def _probe_image(plan: dict) -> np.ndarray:
-    """The photo 04's probes ran on, as the grader prepares it (mirrored where the plan says)."""
-    import keras
+@functools.cache
+def _probe_inputs(plan_json: str) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """The images 04's probes ran on and each crop's class, as the grader prepares them from the plan."""
+    from grader.grading.probe_inputs import crop_classes, probe_images
 
-    pixels = keras.utils.img_to_array(keras.utils.load_img(keras.utils.get_file("pets.jpg",
-                                                                                plan["visualization"]["photo"]),
-                                                           target_size=(224, 224)))
-    return keras.applications.mobilenet_v2.preprocess_input(
-        (pixels[:, ::-1] if plan["visualization"]["flip"] else pixels).copy())
+    plan = json.loads(plan_json)
+    images = probe_images(plan)
+    return images, crop_classes(_reference_model(), images, plan)
+
+
+def reference_grad_cam(model, image: np.ndarray, class_index: int, layer: str = "out_relu") -> np.ndarray:
+    """The grader's own Grad-CAM (the lesson's recipe): the class's probability, gradients averaged over
+    the grid, the positive part of the weighted sum, scaled to [0, 1]."""
+    import keras
+    import tensorflow as tf
+
+    grad_model = keras.Model(model.input, [model.get_layer(layer).output, model.output])
+    with tf.GradientTape() as tape:
+        conv_output, predictions = grad_model(tf.convert_to_tensor(image[np.newaxis]))
+        score = predictions[:, class_index]
+    weights = tf.reduce_mean(tape.gradient(score, conv_output), axis=(0, 1, 2))
+    heatmap = tf.nn.relu(tf.reduce_sum(conv_output[0] * weights, axis=-1)).numpy()
+    return heatmap / heatmap.max() if heatmap.max() > 0 else heatmap
+
+
+def maps_agree(got: np.ndarray, reference: np.ndarray) -> bool:
+    """Whether a student's map shows what the grader's shows (HOT, MATCH above)."""
+    hot = reference > HOT
+    if got.shape != reference.shape or hot.sum() < 3 or not np.all(np.isfinite(got)):
+        return False
+    inside = got[hot]
+    if inside.std() == 0 or reference.flat[int(np.argmax(got))] < 0.5:
+        return False
+    return float(np.corrcoef(inside, reference[hot])[0, 1]) >= MATCH
+
+
+def _visualization(plan: dict) -> dict:
+    return plan["visualization"]
 
 
 def activations_match_layers(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
-    """`get_activations`, run by the grader, returns each named layer's output for the photo (no batch axis)."""
+    """`get_activations`, run by the grader on a crop and on the mirrored photo for layers drawn for this
+    submission, returns each named layer's output (no batch axis)."""
     import keras
 
     results = _visualization_results(probes)
     model = _reference_model()
-    image = _probe_image(plan)
-    for key, names in zip(("activations_3", "activations_1"), ACTIVATION_LAYERS, strict=True):
+    images, _ = _probe_inputs(json.dumps(_visualization(plan), sort_keys=True))
+    layers = _visualization(plan)["layers"]
+    for key, image, names in (("activations_3", "crop0", layers[0]), ("activations_1", "mirrored", layers[1])):
         got = results[key]
         if isinstance(got, str):
             return False, f"get_activations failed when run by the grader: {got}"
         if len(got) != len(names):
             return False, f"get_activations returned {len(got)} arrays for {len(names)} layer names"
-        reference = keras.Model(model.input, [model.get_layer(n).output for n in names])(image[np.newaxis])
+        reference = keras.Model(model.input, [model.get_layer(n).output for n in names])(images[image][np.newaxis])
         reference = reference if isinstance(reference, list | tuple) else [reference]
         for name, array, expected in zip(names, got, reference, strict=True):
             expected = keras.ops.convert_to_numpy(expected)[0]
             if array.shape != expected.shape:
                 return False, f"{name}: shape {array.shape}, expected {expected.shape} (no batch axis)"
             if not np.allclose(array, expected, atol=1e-4):
-                return False, f"{name}: the arrays are not the layer's output"
-    return True, "get_activations, run by the grader in a fresh process, returns each layer's output"
+                return False, f"{name}: the arrays are not the layer's output for the grader's image"
+    return True, (f"get_activations, run by the grader in a fresh process on its own images, returns each "
+                  f"layer's output ({len(layers[0]) + len(layers[1])} layers)")
+
+
+def _grad_cam_results(probes: Path) -> dict[str, np.ndarray | str]:
+    """Each grad_cam result of the probes: its map, or why there is none."""
+    results = {}
+    for name, got in _visualization_results(probes).items():
+        if name.startswith("grad_cam"):
+            results[name] = got if isinstance(got, str) else (got[0] if got else "no map returned")
+    return results
 
 
 def grad_cam_map(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
-    """`grad_cam`, run by the grader, returns a finite 7x7 map in [0, 1]."""
-    got = _visualization_results(probes)["grad_cam_195"]
-    if isinstance(got, str):
-        return False, f"grad_cam failed when run by the grader: {got}"
-    heatmap = got[0]
-    problems = []
-    if heatmap.shape != (7, 7):
-        problems.append(f"shape {heatmap.shape}, expected (7, 7)")
-    elif not np.all(np.isfinite(heatmap)):
-        problems.append("NaN or inf values")
-    elif heatmap.min() < 0 or heatmap.max() > 1 + 1e-6:
-        problems.append(f"values in [{heatmap.min():.3g}, {heatmap.max():.3g}], expected [0, 1]")
-    return (not problems, "grad_cam, run by the grader in a fresh process, returns a 7x7 map in [0, 1]"
-            if not problems else "grad_cam, run by the grader: " + "; ".join(problems))
+    """Every map `grad_cam` returned to the grader is a finite 2-D map the size of the last conv layer's
+    grid (7x7 at 224 px), in [0, 1]."""
+    maps = _grad_cam_results(probes)
+    for heatmap in maps.values():
+        if isinstance(heatmap, str):
+            return False, f"grad_cam failed when run by the grader: {heatmap}"
+        problem = ""
+        if heatmap.shape != (7, 7):
+            problem = f"shape {heatmap.shape}, expected (7, 7)"
+        elif not np.all(np.isfinite(heatmap)):
+            problem = "NaN or inf values"
+        elif heatmap.min() < 0 or heatmap.max() > 1 + 1e-6:
+            problem = f"values in [{heatmap.min():.3g}, {heatmap.max():.3g}], expected [0, 1]"
+        if problem:
+            return False, f"grad_cam, run by the grader: {problem}"
+    return True, f"grad_cam, run by the grader in a fresh process, returns 7x7 maps in [0, 1] ({len(maps)} maps)"
+
+
+def _peak_column(heatmap: np.ndarray) -> int:
+    return int(np.unravel_index(np.argmax(heatmap), heatmap.shape)[1])
 
 
 def grad_cam_localises(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:
-    """Each breed's map, computed by the student's `grad_cam` in a fresh process, peaks on its own dog
-    (on the mirrored photo, where the plan mirrored it, the sides swap)."""
-    results = _visualization_results(probes)
-    flipped = plan["visualization"]["flip"]
-    columns = {}
-    for side, index in (("left", RIGHT_DOG if flipped else LEFT_DOG), ("right", LEFT_DOG if flipped else RIGHT_DOG)):
-        got = results[f"grad_cam_{index}"]
-        if isinstance(got, str):
-            return False, f"grad_cam failed when run by the grader: {got}"
-        if got[0].ndim != 2:
-            return False, f"grad_cam returned a map of shape {got[0].shape}"
-        columns[side] = int(np.unravel_index(np.argmax(got[0]), got[0].shape)[1])
-    ok = columns["left"] < got[0].shape[1] / 2 < columns["right"]
-    photo = "the mirrored photo" if flipped else "the photo"
-    return ok, (f"grad_cam, run by the grader on {photo}: the left dog's map peaks in column {columns['left']}, "
-                f"the right dog's in column {columns['right']}"
-                + ("" if ok else " (expected left of and right of the middle)"))
+    """Each breed's map peaks on its own dog, on the photo and on its mirror image (where the dogs swap
+    sides), and on two crops drawn for this submission the map of a class among the crop's top three
+    shows what the grader's own Grad-CAM shows."""
+    maps = _grad_cam_results(probes)
+    for heatmap in maps.values():
+        if isinstance(heatmap, str):
+            return False, f"grad_cam failed when run by the grader: {heatmap}"
+        if heatmap.ndim != 2:
+            return False, f"grad_cam returned a map of shape {heatmap.shape}"
+    columns = {key: _peak_column(maps[key]) for key in maps if not key.startswith("grad_cam_crop")}
+    middle = maps["grad_cam_171_photo"].shape[1] / 2
+    wrong = []
+    if not columns["grad_cam_171_photo"] < middle < columns["grad_cam_195_photo"]:
+        wrong.append(f"on the photo the left dog's map peaks in column {columns['grad_cam_171_photo']}, the right "
+                     f"dog's in column {columns['grad_cam_195_photo']} (expected left of and right of the middle)")
+    if not columns["grad_cam_195_mirrored"] < middle < columns["grad_cam_171_mirrored"]:
+        wrong.append(f"on the mirrored photo the dogs swap sides, but the maps peak in columns "
+                     f"{columns['grad_cam_195_mirrored']} (now left) and "
+                     f"{columns['grad_cam_171_mirrored']} (now right)")
+    images, classes = _probe_inputs(json.dumps(_visualization(plan), sort_keys=True))
+    for crop, index in classes.items():
+        reference = reference_grad_cam(_reference_model(), images[crop], index)
+        if not maps_agree(maps[f"grad_cam_{crop}"], reference):
+            wrong.append(f"on a crop of the photo drawn for this submission, the map of class {index} does not "
+                         "show what the grader's Grad-CAM shows")
+    if wrong:
+        return False, "grad_cam, run by the grader: " + "; ".join(wrong)
+    return True, (f"grad_cam, run by the grader: each dog's map peaks on its dog on the photo (columns "
+                  f"{columns['grad_cam_171_photo']} and {columns['grad_cam_195_photo']}) and on its mirror image, "
+                  f"and matches the grader's Grad-CAM on {len(classes)} crops drawn for this submission")
 
 
 def _built(params: dict, check: str, probes: Path) -> tuple[Path | None, str]:

@@ -29,8 +29,10 @@ from grader.notebooks import NotebookError, read_ipynb, write_ipynb
 
 # "<student>__<notebook>.ipynb" as NAMED_REGEXP in course_dir.py, but the notebook part may hold the
 # spaces and brackets of Colab's names ("ada__Copy of 01_cats_vs_dogs (1).ipynb").
-# Student ids may hold any letters (zoë, 李雷): \w is Unicode-aware.
-COLAB_NAMED_REGEXP = r".*/(?P<student_id>[^\W_][\w.-]*?)__(?P<file_id>[^/]+\.ipynb)$"
+# Student ids may be written in any script, with accents, apostrophes and spaces (zoë, 李雷, o'brien,
+# josé maría, प्रिया, whose vowel signs are combining marks): anything but a slash or a control character,
+# not starting with a dot, an underscore or a space. Names are matched in NFC (collector.student_id).
+COLAB_NAMED_REGEXP = r".*/(?P<student_id>[^\x00-\x1f\x7f/._\s][^\x00-\x1f\x7f/]*?)__(?P<file_id>[^/]+\.ipynb)$"
 PLUGIN = f"{ColabCollectorPlugin.__module__}.{ColabCollectorPlugin.__name__}"
 # The largest notebook read: parsing JSON costs memory by its shape, not its size (20 MB of tiny lists
 # took 1.1 GB and 13 s to read here, 20 MB of output text 126 MB), in the process that grades the whole

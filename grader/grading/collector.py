@@ -16,6 +16,7 @@ whole collect ("Duplicate submission file. No timestamps for comparison").
 from __future__ import annotations
 
 import re
+import unicodedata
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,12 @@ def undecorated(name: str) -> str:
         stem = re.sub(r"^copy of\s+", "", stem.strip(), flags=re.IGNORECASE)
         stem = re.sub(r"\s*\(\d+\)$", "", stem)
     return stem.casefold()
+
+
+def student_id(name: str) -> str:
+    """A student's id as the gradebook keeps it: Unicode NFC, surrounding spaces dropped, so that a file
+    from a macOS zip, a roster typed on Windows and a Colab download name the same student."""
+    return unicodedata.normalize("NFC", name).strip()
 
 
 class ColabCollectorPlugin(FileNameCollectorPlugin):
@@ -69,9 +76,12 @@ class ColabCollectorPlugin(FileNameCollectorPlugin):
             return None, SYSTEM_FILE_REASON
         if path.suffix not in self.valid_ext:
             return None, f"not a notebook ({path.suffix or 'no extension'})"
-        info = self._match(submitted_file)
+        # macOS archives store names decomposed (NFD: "e" + a combining accent), Windows and Colab composed
+        # (NFC): one student either way, as the roster names them (student_id()).
+        info = self._match(unicodedata.normalize("NFC", submitted_file))
         if not info or not info.get("student_id") or not info.get("file_id"):
             return None, NO_MATCH_REASON
+        info["student_id"] = student_id(info["student_id"])
         info["file_id"], note = self.notebook_for(info["file_id"])
         if not info.get("timestamp"):
             info["timestamp"] = self.timestamp(path)

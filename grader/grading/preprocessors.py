@@ -125,8 +125,8 @@ class FeedbackSummary(NbGraderPreprocessor):
 
 
 # Errors the grader adds to a test cell (worker.py): its checks' messages come from `checks`, and a
-# submission that was not run ("NotGraded") has its reason in the notes at the top.
-GRADER_ERRORS = ("GraderCheckFailed", "NotMeasured", "NotGraded")
+# test of a flagged notebook that no check confirms ("NotConfirmed") has its reason in the notes at the top.
+GRADER_ERRORS = ("GraderCheckFailed", "NotMeasured", "NotConfirmed")
 
 
 def _no_message(earned: bool, notes: list[str], not_shown: bool = False) -> str:

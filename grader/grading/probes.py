@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from grader.grading.probe_inputs import CROPS, visualization_plan
+
 PROBE_TIMEOUT_SECONDS = 120
 
 # Runs in the child: the student's cell, then the callback on each (target, accuracy) probe, as the
@@ -31,8 +33,9 @@ import json, sys
 import keras
 import numpy as np
 import tensorflow as tf
+from grader.grading.probe_inputs import run_cell
 namespace = {"keras": keras, "np": np, "tf": tf}
-exec(compile(open(sys.argv[1]).read(), "<the student's cell>", "exec"), namespace)
+run_cell(sys.argv[1], namespace)
 callback_class = namespace[sys.argv[2]]
 probe = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
 seen = []
@@ -46,36 +49,43 @@ print()
 print(json.dumps(seen))
 """
 
-# Runs in the child: 04's function cells, then each call the notebook's tests make, on MobileNetV2 and
-# the two-dogs photo (mirrored when the plan says so). Every result (or its error) is saved.
+# Runs in the child: 04's function cells, then each call the checks judge, on MobileNetV2 and the probes'
+# images (the photo, its mirror image, two crops drawn for this submission: probe_inputs.py). The crops'
+# classes are chosen before the student's cells run. Every result (or its error) is saved.
 VISUALIZATION_PROBE = """
-import sys
+import json, sys
 from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-cells, photo_url, flip, out = sys.argv[1].split(","), sys.argv[2], sys.argv[3] == "1", Path(sys.argv[4])
+from grader.grading.probe_inputs import crop_classes, probe_images, run_cell
+cells, plan, out = sys.argv[1].split(","), json.loads(Path(sys.argv[2]).read_text()), Path(sys.argv[3])
+model = keras.applications.MobileNetV2(weights="imagenet")
+images = probe_images(plan)
+classes = crop_classes(model, images, plan)
 namespace = {"keras": keras, "np": np, "tf": tf}
 for cell in cells:
-    exec(compile(open(cell).read(), "<the student's cell>", "exec"), namespace)
-model = keras.applications.MobileNetV2(weights="imagenet")
-pixels = keras.utils.img_to_array(keras.utils.load_img(keras.utils.get_file("pets.jpg", photo_url),
-                                                      target_size=(224, 224)))
-image = keras.applications.mobilenet_v2.preprocess_input((pixels[:, ::-1] if flip else pixels).copy())
-layers = ["Conv1_relu", "block_6_expand_relu", "out_relu"]
+    run_cell(cell, namespace)
 calls = {
-    "activations_3": lambda: namespace["get_activations"](model, image, layers),
-    "activations_1": lambda: namespace["get_activations"](model, image, ["block_3_expand_relu"]),
-    "grad_cam_171": lambda: [namespace["grad_cam"](model, image, 171, "out_relu")],
-    "grad_cam_195": lambda: [namespace["grad_cam"](model, image, 195, "out_relu")],
+    "activations_3": lambda: namespace["get_activations"](model, images["crop0"], plan["layers"][0]),
+    "activations_1": lambda: namespace["get_activations"](model, images["mirrored"], plan["layers"][1]),
 }
+for image in ("photo", "mirrored"):
+    for index in (171, 195):
+        calls[f"grad_cam_{index}_{image}"] = (
+            lambda image=image, index=index: [namespace["grad_cam"](model, images[image], index, "out_relu")])
+for crop, index in classes.items():
+    calls[f"grad_cam_{crop}"] = lambda crop=crop, index=index: [namespace["grad_cam"](model, images[crop], index,
+                                                                                      "out_relu")]
 for name, call in calls.items():
     try:
         np.savez(out / f"{name}.npz", *[np.asarray(a, dtype=np.float32) for a in call()])
     except Exception as error:
         (out / f"{name}.error").write_text(f"{type(error).__name__}: {error}"[:300])
 """
-VISUALIZATION_RESULTS = ("activations_3", "activations_1", "grad_cam_171", "grad_cam_195")
+VISUALIZATION_RESULTS = ("activations_3", "activations_1", "grad_cam_171_photo", "grad_cam_195_photo",
+                         "grad_cam_171_mirrored", "grad_cam_195_mirrored",
+                         *(f"grad_cam_crop{i}" for i in range(CROPS)))
 
 # Runs in the child: each job is one of the student's cells, in a namespace of its own with the few
 # names of the notebook it needs (a profile with the CPU sizes, no ImageNet download); then it saves what
@@ -87,6 +97,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from grader.grading.probe_inputs import run_cell
 
 
 def feature_extractor(base, preprocess):
@@ -101,7 +112,7 @@ for job in json.loads(Path(sys.argv[1]).read_text()):
     try:
         namespace = {"keras": keras, "np": np, "tf": tf, "feature_extractor": feature_extractor, **job["setup"]}
         try:
-            exec(compile(Path(job["cell_file"]).read_text(), "<the student's cell>", "exec"), namespace)
+            run_cell(job["cell_file"], namespace)
         except Exception:
             # In the notebook, a line after the task may use names the probe does not define (a print):
             # what the task built is still judged, and a task that never ran fails below.
@@ -191,8 +202,7 @@ def probe_plan(checks: list, seed: int) -> dict:
         if c.check == "callback_stops_at_target":
             plan["callback"] = {"cell": c.params["cell"], "class": c.params["class"], "probes": callback_probes(seed)}
         elif c.check in VISUALIZATION_CHECKS:
-            plan["visualization"] = {"cells": ["get_activations", "grad_cam"], "flip": seed % 2 == 1,
-                                     "photo": pets_photo_url()}
+            plan["visualization"] = visualization_plan(seed, pets_photo_url())
         elif c.check in CELL_CHECKS:
             plan.setdefault("cells", []).extend(cell_jobs(c.check, c.params, seed))
     return plan
@@ -254,8 +264,9 @@ def run_visualization(plan: dict, notebook: Path, out: Path) -> None:
     if None in cells:
         return
     (out / "results").mkdir()
-    failed = _child([VISUALIZATION_PROBE, ",".join(map(str, cells)), plan["photo"],
-                     "1" if plan["flip"] else "0", str(out / "results")], out)
+    (out / "plan.json").write_text(json.dumps(plan))
+    failed = _child([VISUALIZATION_PROBE, ",".join(map(str, cells)), str(out / "plan.json"), str(out / "results")],
+                    out)
     (out / "result.txt").write_text(failed)
 
 

@@ -59,7 +59,7 @@ class GradingTask:
     limits: Limits = field(default_factory=Limits)
     held_out: tuple[str, ...] = ()  # never in the kernel's box, read by the grader's checks
     sandbox: bool = True
-    tampering: str = ""  # why the submission is not run (tampering.py), or ""
+    tampering: str = ""  # why the notebook is flagged for review (tampering.py), or ""
     pin_cpus: bool = False  # pin this worker's kernels to its share of the cores
     grading: str = ""  # what grades it (kit.grading_fingerprint), kept in the grading journal
 
@@ -177,11 +177,8 @@ def box_failure(log_text: str) -> str:
     return next((line for line in log_text.splitlines() if line.startswith("bwrap: ")), "")
 
 
-def grading_config(limits: Limits, runtime: Path, execute: bool = True) -> str:
-    """nbgrader settings of a scratch course: sandbox transport, restored cells, output caps, feedback.
-
-    Without `execute`, nbgrader restores the release's cells and records grades without running any code.
-    """
+def grading_config(limits: Limits, runtime: Path) -> str:
+    """nbgrader settings of a scratch course: sandbox transport, restored cells, output caps, feedback."""
     return f'''
 # The sandboxed kernel has no network namespace of its own loopback: talk over Unix sockets.
 c.KernelManager.transport = "ipc"
@@ -196,7 +193,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                     SaveAutoGrades)
 from grader.grading.preprocessors import ExecuteKeepingFinishedCells, LimitOutputSize
-c.Autograde.autograde_preprocessors = [{"ExecuteKeepingFinishedCells, " if execute else ""}IgnorePattern,
+c.Autograde.autograde_preprocessors = [ExecuteKeepingFinishedCells, IgnorePattern,
                                        ClearMetadataPreprocessor, LimitOutput, LimitOutputSize, SaveAutoGrades,
                                        AssignLatePenalties, CheckCellMetadata]
 '''
@@ -218,12 +215,17 @@ def _check_outputs(check: dict) -> list:
                                              traceback=[f"GraderCheckFailed: {check['message']}"])]
 
 
-def fail_every_test(nb: nbformat.NotebookNode, reason: str) -> None:
-    """Every graded cell gets an error output with `reason`: nbgrader then records zero points for it."""
+def fail_unconfirmed_tests(nb: nbformat.NotebookNode, checks: list[dict]) -> None:
+    """A flagged notebook's kernel can report a pass it did not earn: a test that no check of the grader's
+    confirms gets an error output, and nbgrader records zero points for it. (data/grading.toml gives
+    every test of the course's notebooks a check; this keeps a new test without one honest.)"""
+    confirmed = {check["test"] for check in checks}
+    reason = "this notebook is flagged for review and no check of the grader's confirms this test"
     for cell in nb.cells:
-        if grade_id(cell) and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            cell["outputs"] = [nbformat.v4.new_output("error", ename="NotGraded", evalue=reason,
-                                                      traceback=[f"NotGraded: {reason}"])]
+        if grade_id(cell) and cell.get("metadata", {}).get("nbgrader", {}).get("grade") and \
+                grade_id(cell) not in confirmed:
+            cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+                "error", ename="NotConfirmed", evalue=reason, traceback=[f"NotConfirmed: {reason}"]))
 
 
 def apply_checks(nb: nbformat.NotebookNode, checks: list[dict]) -> None:
@@ -517,8 +519,7 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         mirror = Path(env["COURSE_ASSETS_MIRROR"]) if env.get("COURSE_ASSETS_MIRROR") else None
         assets = asset_folders(env, mirror)
         kernel_env = private_asset_homes(env, scratch.runtime)
-        execute = not task.tampering
-        scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime, execute))
+        scratch.course.write_config(limits.cell_timeout, grading_config(limits, scratch.runtime))
         # The notebook as collect() left it (cell metadata already restored from the release).
         submitted = nbformat.reads(task.notebook_json, as_version=4)
         target = scratch.course.submitted(task.student, task.assignment) / task.notebook_name
@@ -532,9 +533,8 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         else:  # the kernel inherits nbgrader's environment
             write_kernelspec(scratch.jupyter, None, limits)
             nbgrader_env = nbgrader_environment(kernel_env, scratch, limits)
-        if execute:
-            evaluator = Evaluator(task, scratch, env, limits, assets)
-            probes = ProbesBox(task, scratch, env, limits, assets)
+        evaluator = Evaluator(task, scratch, env, limits, assets)
+        probes = ProbesBox(task, scratch, env, limits, assets)
         timings["setup"] = time.monotonic() - started
         budget = limits.submission_timeout - (time.monotonic() - started)
         code = _run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
@@ -569,7 +569,7 @@ def grade_submission(task: GradingTask) -> GradingOutcome:
         graded = nbformat.read(graded_path, as_version=4)
         apply_checks(graded, outcome.checks)
         if task.tampering:
-            fail_every_test(graded, task.tampering)
+            fail_unconfirmed_tests(graded, outcome.checks)
         resources = {"nbgrader": {"notebook": Path(task.notebook_name).stem, "assignment": task.assignment,
                                   "student": task.student, "db_url": scratch.course.gradebook_url}}
         SaveAutoGrades().preprocess(graded, resources)
