@@ -19,17 +19,27 @@
 # 2. **filter patterns**: the input image each filter likes best, found by gradient ascent,
 # 3. **Grad-CAM**: which part of a photo made the network choose a class.
 #
-# No training here: every picture comes from the frozen ImageNet weights. Cells marked with a grade
-# (tests) check your work; run them as you go.
+# No training here: every picture comes from the frozen ImageNet weights. Test cells are locked (you
+# cannot edit them) and check your work: run them as you go. Some hold only a `# Hidden test` comment:
+# their checks are added when your notebook is graded.
+#
+# Where this lesson describes what the pictures show, it describes runs with the course's offline copy
+# of MobileNetV2's weights (the machines that test this course have no internet; their weights are an
+# 8-bit approximation of the official ones). On Colab you load the official weights, which nobody has
+# measured with this notebook yet: trust what your own run shows.
 
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten asserts) earns no points. Your feedback page shows each test's points and the grader's message, and what your cells showed up to the first test cell with hidden tests; from there on the grader keeps the outputs but leaves them off the page, so that no code in the kernel can copy a hidden test into it. Run the notebook yourself to see them.
+# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real.
 #
-# - `test_get_activations` (2 points): the test cell passes; and the grader runs your `get_activations` in a fresh process on MobileNetV2 and a photo, and compares each array with the layer's real output. The test earns its points only if both pass.
-# - `test_grad_cam_shape` (2 points): the test cell passes; and the grader runs your `grad_cam` in a fresh process and checks that it returns a finite 7x7 map in [0, 1]. The test earns its points only if both pass.
-# - `test_grad_cam_localises` (3 points): the test cell passes; and the grader runs your `grad_cam` in a fresh process for each dog's breed and checks that each map peaks on its own dog. The test earns its points only if both pass.
+# - `test_get_activations` (2 points): your `get_activations` returns each named layer's real output, in order, without the batch axis.
+# - `test_grad_cam_shape` (2 points): your `grad_cam` returns a finite 7x7 map with values in [0, 1].
+# - `test_grad_cam_localises` (3 points): your `grad_cam` map for each dog's breed peaks on that dog, also on photos the grader varies.
+#
+# Code that could change how your notebook reports a test (hooks into IPython or Python's tracing, patched built-ins or patched library functions the tests use, reading IPython's history) is flagged for your instructor to review, and each test's points then rest on the grader's own checks alone; ordinary code (any import, `%%time`, `!pip`, `sys.version`) is never flagged.
+#
+# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest.
 
 # %% [markdown]
 # ## Setup
@@ -287,9 +297,9 @@ def grad_cam(model, image, class_index, last_conv_layer_name):
 
 # %% [markdown]
 # The photo has two dogs: an **Italian greyhound on the left** and a **Boston terrier on the right**
-# (and no cat). The network's top two classes above are exactly these two breeds, so we ask Grad-CAM
-# about each of them, and, for contrast, about the most likely *cat* class (ImageNet classes
-# 281-285), which is not in the photo at all.
+# (and no cat). With the course's offline weights, the network's top two classes above are exactly
+# these two breeds (check your own list). We ask Grad-CAM about each of them, and, for contrast, about
+# the most likely *cat* class (ImageNet classes 281-285), which is not in the photo at all.
 
 # %%
 LAST_CONV_LAYER = "out_relu"
@@ -336,8 +346,9 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Each breed lights up its own dog: the network did not just see "dog", it found the greyhound's body
-# on the left and the terrier's face on the right. The cat map is a warning: Grad-CAM *always* draws
+# Each breed lights up its own dog: with the offline weights the greyhound's map peaks in column 1 of
+# the 7x7 grid (0-6, left to right) and the terrier's in column 6, for every seed 1-5. The network did
+# not just see "dog", it told the two breeds apart. The cat map is a warning: Grad-CAM *always* draws
 # something, because every map is scaled to [0, 1]. With a probability near zero it shows only where
 # the faint cat-like evidence sits; read a heatmap together with its score.
 
@@ -366,19 +377,20 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# With this course's weights the two breeds' logit maps both peak near the middle: each logit rises
-# with "dog-like" evidence anywhere, on either dog. The probability maps separate the dogs, because a
-# breed's probability only rises where the evidence favours it *over the other breed*: the softmax
-# makes Grad-CAM contrastive. That is why this notebook explains probabilities. The price shows on the
-# near-zero cat class above: its probability's gradient is mostly the other classes' (pushing them
-# down), so its map says little about cats. For a class the model believes in, use the probability to
+# With the course's offline weights, the two breeds' logit maps both peak near the middle (columns 3
+# and 4): each logit rises with "dog-like" evidence anywhere, on either dog. The probability maps
+# separate the dogs, because a breed's probability only rises where the evidence favours it *over the
+# other breed*: the softmax makes Grad-CAM contrastive. That is why this notebook explains
+# probabilities. The price shows on the near-zero cat class above: its probability's gradient is
+# mostly the other classes' (pushing them down), so its map says little about cats. For a class the model believes in, use the probability to
 # tell it from its neighbours; use the logit to see all the evidence for it.
 
 # %% [markdown]
 # ## 6. Grading checks
 #
-# At grading time, this checks that your Grad-CAM finds each dog: the map for the left dog's breed
-# must peak in the left half of the photo and the map for the right dog's breed in the right half.
+# This test is hidden: its checks are added when your notebook is graded. It checks that your
+# Grad-CAM finds each dog: the map for the left dog's breed must peak in the left half of the photo
+# (columns 0-3) and the map for the right dog's breed in the right half (columns 4-6).
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "42290136b61609ee45debddc590becbd", "grade": true, "grade_id": "test_grad_cam_localises", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: each breed's Grad-CAM peaks on its own dog.

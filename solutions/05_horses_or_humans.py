@@ -18,7 +18,7 @@
 # InceptionV3 at its `mixed7` layer; here the base is **MobileNetV2**, cut at the named layer
 # `block_15_add`, two blocks below its top. Cutting below the top drops the most ImageNet-specific
 # layers and keeps the ones that describe shapes and textures; the smaller network trains fast on a
-# laptop, and its ImageNet weights are available wherever this course runs.
+# laptop.
 #
 # You will:
 # 1. load `horses_or_humans` with TFDS (a train and a test split),
@@ -32,7 +32,7 @@
 # %% [markdown]
 # ## Setup
 #
-# A fixed seed makes your run and the grader's run of your notebook shuffle and initialise alike.
+# A fixed seed makes your run and the grading run of your notebook shuffle and initialise alike.
 
 # %%
 import os
@@ -49,7 +49,8 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| seed", SEED
 
 # %% [markdown]
 # As in the other notebooks, the `cpu` profile is sized for a laptop and the `full` profile for a
-# Colab GPU (`COURSE_PROFILE` overrides the choice made from the hardware).
+# Colab GPU (`COURSE_PROFILE` overrides the choice made from the hardware). They differ in how long
+# training may run and in the training accuracy at which your callback (section 4) stops it.
 
 # %%
 PROFILES = {
@@ -205,7 +206,11 @@ class StopAtAccuracy(keras.callbacks.Callback):
 # %% [markdown]
 # ## 5. Train
 #
-# At most `max_epochs`; the callback usually stops earlier.
+# At most `max_epochs`; the callback usually stops earlier. What to expect: with the `cpu` profile, on
+# the course's offline copies of the photos and weights (the machines that test this course have no
+# internet; their MobileNetV2 weights are an 8-bit approximation of the official ones), training reached
+# the 0.97 target after 2 epochs and the saved model scored 0.95-0.98 on the 256 test photos, over seeds
+# 1-5. The `full` profile's 0.999 target on Colab, with the official weights, has not been measured.
 
 # %% tags=["training"]
 history = model.fit(
@@ -235,7 +240,7 @@ plt.show()
 # %% [markdown]
 # ## 6. Save
 #
-# The grader loads `horses_or_humans.keras` in a separate process; it takes raw 0-255 photos of
+# Grading measures `horses_or_humans.keras` outside your notebook; it takes raw 0-255 photos of
 # `IMG_SIZE` pixels.
 
 # %%
@@ -245,7 +250,8 @@ print("saved horses_or_humans.keras")
 # %% [markdown]
 # ## 7. Grading checks
 #
-# These run when your notebook is graded. First: the callback stops at the target and not before.
+# These tests are hidden: their checks are added when your notebook is graded. First: the callback
+# stops at the target and not before.
 
 # %% nbgrader={"grade": true, "grade_id": "test_callback", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: StopAtAccuracy stops exactly when the target is reached.
@@ -263,7 +269,7 @@ assert all(a < CONFIG["target_accuracy"] for a in history.history["accuracy"][:-
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Last: accuracy on the test split, measured on the saved model.
+# Last: the saved model reaches 0.90 accuracy on the test split.
 
 # %% nbgrader={"grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: the saved model reaches the validation threshold on the test split.

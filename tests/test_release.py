@@ -7,7 +7,10 @@ import shutil
 import pytest
 
 from grader import paths
+from grader.notebooks import read_source
 from grader.release.build import assignments, compare
+from grader.release.how_graded import graded_cell_points, how_graded_markdown
+from grader.spec import spec_for
 
 NAMES = assignments()
 BLOCK = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
@@ -78,3 +81,29 @@ def test_check_catches_a_hand_edited_notebook(released, tmp_path):
     problems = compare(released[1], edited)
     assert any(f"{NAMES[0]}.py differs" in p for p in problems)
     assert any("99_orphan.py has no source" in p for p in problems)
+
+
+# Words for the course's developers, not its students: no lesson and no "How this notebook is graded" uses them.
+BACKSTAGE = re.compile(r"\b(CI|nbval|calibrat\w*|tripwire|sandbox|AST|mirror)\b|data/calibration|grader puts")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_how_graded_gives_each_test_one_line(name):
+    points = graded_cell_points(read_source(paths.SOLUTIONS_DIR / f"{name}.py"))
+    text = how_graded_markdown(name, points)
+    lines = [line for line in text.splitlines() if line.startswith("- `")]
+    assert [line.split("`")[1] for line in lines] == list(points), "one line per test, in notebook order"
+    for check in spec_for(name).checks if spec_for(name) else []:
+        if "threshold" in check.params:
+            line = next(line for line in lines if line.startswith(f"- `{check.test}`"))
+            assert f"{check.params['threshold']}" in line, f"{check.test}: the line does not name its threshold"
+    assert "first test cell with hidden tests" in text
+    assert "flagged for your instructor" in text and "never flagged" in text
+    assert not BACKSTAGE.search(text), BACKSTAGE.search(text)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lessons_speak_to_the_student(name):
+    text = (paths.NOTEBOOKS_DIR / f"{name}.py").read_text()
+    found = BACKSTAGE.search(text)
+    assert not found, f"notebooks/{name}.py says {found.group(0)!r}: move it to docs/lessons.md"

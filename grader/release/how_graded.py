@@ -1,7 +1,8 @@
-"""What each graded test checks, in plain words: the "How this notebook is graded" cell of every release.
+"""What each graded test asks of the student, in plain words: the "How this notebook is graded" cell of every
+release.
 
-The sentences come from data/grading.toml, the same file that drives the grader's own checks, so the
-notebook cannot promise a check the grader does not run.
+The lines come from data/grading.toml, the same file that drives the grader's own checks, so the notebook
+cannot promise a check the grader does not run, nor name a threshold other than the one it applies.
 """
 
 from __future__ import annotations
@@ -12,118 +13,122 @@ import nbformat
 
 from grader.spec import CheckSpec, spec_for
 
-_IN_A_FRESH_PROCESS = "the grader loads the model file your notebook saved, in a fresh process, and checks that"
 
-
-_HEADS = ("the grader puts the two heads your notebook saved on its own MobileNetV2 features, in a fresh "
-          "process, and checks that")
-
-
-def _model(what: str) -> Callable[[dict], str]:
-    return lambda params: f"{_IN_A_FRESH_PROCESS} {what.format(**params)}"
+def _n(value: float) -> str:
+    """A threshold as the lessons write it: 0.90, not 0.9."""
+    return f"{value:.2f}" if isinstance(value, float) and value < 1 and round(value, 2) == value else f"{value:g}"
 
 
 def _shape(params: dict) -> str:
     return "(None, " + ", ".join(str(n) for n in params.get("shape", [])) + ")"
 
 
+def _model(params: dict) -> str:
+    # `fine_tuned`: the grader also wants base layers that train, so an untouched phase-1 model earns nothing.
+    return "your fine-tuned model" if params.get("fine_tuned") else "your saved model"
+
+
 def _imagenet(params: dict) -> str:
-    which = "the layers you kept frozen" if params.get("frozen_only") else "every layer of the pretrained base"
-    return f"{_IN_A_FRESH_PROCESS} {which} still hold the published ImageNet weights"
+    if params.get("frozen_only"):
+        return f"the base layers {_model(params)} keeps frozen still hold the published ImageNet weights"
+    return f"every layer of the pretrained base in {_model(params)} still holds the published ImageNet weights"
 
 
 def _head(params: dict) -> str:
-    needs = ", ".join(params.get("needs", []))
-    return (f"{_IN_A_FRESH_PROCESS} the head ends in a {params['activation']} output of shape {_shape(params)}"
-            + (f" and has {needs} layers" if needs else ""))
-
-
-def _rate(params: dict) -> str:
-    return (f"{_IN_A_FRESH_PROCESS} the saved optimizer's learning rate is {params['lowest']} to "
-            f"{params['highest']} times lower than {params['reference']:g}")
-
-
-def _accuracy(params: dict) -> str:
-    return (f"the grader measures the accuracy of the model file your notebook saved, in a fresh process, on "
-            f"{params['held_out_about']}: it must reach {params['threshold']}")
+    needs = " and ".join(params.get("needs", []))
+    return (f"{_model(params)} ends in a {params['activation']} output of shape {_shape(params)}"
+            + (f", after {needs} layers" if needs else ""))
 
 
 SENTENCES: dict[str, Callable[[dict], str]] = {
-    "base_frozen": _model("no layer of the pretrained base can train"),
-    "output_shape": lambda params: f"{_IN_A_FRESH_PROCESS} the model's output has shape {_shape(params)}",
+    "base_frozen": lambda params: f"no layer of the pretrained base in {_model(params)} can train",
+    "output_shape": lambda params: f"{_model(params)} gives an output of shape {_shape(params)}",
     "head_layers": _head,
-    "base_ends_at": _model("the base ends at layer `{layer}` ({channels} channels)"),
+    "base_ends_at": lambda params: (
+        f"the base in {_model(params)} ends at layer `{params['layer']}` ({params['channels']} channels)"),
     "base_matches_imagenet": _imagenet,
-    "loss_matches_activation": _model("the loss it was compiled with fits the output layer's activation"),
-    "held_out_accuracy": _accuracy,
-    "trainable_from": _model("exactly the base's layers from `{layer}` on can train (batch normalization excepted)"),
-    "batchnorm_frozen": _model("every batch normalization layer of the base stays frozen"),
-    "learning_rate_lowered": _rate,
+    "loss_matches_activation": lambda params: (
+        f"{_model(params)} is compiled with a loss that fits its output layer's activation"),
+    "held_out_accuracy": lambda params: (
+        f"{_model(params)} reaches {_n(params['threshold'])} accuracy on {params['held_out_about']}"),
+    "trainable_from": lambda params: (
+        f"in {_model(params)}, exactly the base's layers from `{params['layer']}` on can train (batch "
+        "normalization excepted)"),
+    "batchnorm_frozen": lambda params: f"{_model(params)} keeps every batch normalization layer of its base frozen",
+    "learning_rate_lowered": lambda params: (
+        f"{_model(params)} was compiled with a learning rate {params['lowest']} to {params['highest']} times "
+        f"lower than {params['reference']:g}"),
     "callback_stops_at_target": lambda params: (
-        f"the grader runs your `{params['class']}` cell in a fresh process on made-up training logs and checks "
-        "that it stops training exactly when the accuracy reaches the target"),
+        f"your `{params['class']}` stops training exactly when the accuracy reaches its target, and not before"),
     "activations_match_layers": lambda params: (
-        "the grader runs your `get_activations` in a fresh process on MobileNetV2 and a photo, and compares "
-        "each array with the layer's real output"),
-    "grad_cam_map": lambda params: (
-        "the grader runs your `grad_cam` in a fresh process and checks that it returns a finite 7x7 map in [0, 1]"),
+        "your `get_activations` returns each named layer's real output, in order, without the batch axis"),
+    "grad_cam_map": lambda params: "your `grad_cam` returns a finite 7x7 map with values in [0, 1]",
     "grad_cam_localises": lambda params: (
-        "the grader runs your `grad_cam` in a fresh process for each dog's breed and checks that each map "
-        "peaks on its own dog"),
+        "your `grad_cam` map for each dog's breed peaks on that dog, also on photos the grader varies"),
     "head_fits_sparse_labels": lambda params: (
-        f"the grader calls your `{params['function']}` in a fresh process and checks the head it returns: a "
-        f"softmax over {params['classes']} classes, compiled with a loss for integer labels on probabilities"),
+        f"your `{params['function']}` returns a head that ends in a softmax over {params['classes']} classes, "
+        "compiled with a loss for integer labels on probabilities"),
     "cell_builds_frozen_base": lambda params: (
-        f"the grader runs your `{params['cell']}` cell in a fresh process (random weights, no download) and "
-        f"checks that `{params['variable']}` is a frozen {params['name']} with {params['features']} features"),
+        f"your `{params['cell']}` cell makes `{params['variable']}` a frozen base with {params['features']} "
+        "features per photo"),
     "features_in_order": lambda params: (
-        f"the grader runs your `{params['function']}` in a fresh process on made-up photos in batches, through a "
-        "stand-in extractor, and checks every row of features and every label, in the dataset's order"),
+        f"your `{params['function']}` returns every photo's features and label, in the dataset's order"),
     "head_with_dropout": lambda params: (
-        f"the grader calls your `{params['function']}` in a fresh process for rate 0 and two other rates and checks "
-        f"each model: Flatten, Dropout at that rate, Dense({params['units']}, relu), Dropout at that rate again (no "
-        f"Dropout at 0), then a softmax over {params['classes']} classes"),
+        f"your `{params['function']}(rate)` builds Flatten, Dropout(rate), Dense({params['units']}, relu), "
+        f"Dropout(rate), softmax over {params['classes']} classes, with no Dropout at rate 0"),
     "beats_saved_model": lambda params: (
-        f"the grader measures the model file your notebook saved and `{params['other']}` ({params['against']}), in "
-        f"a fresh process, on {params['held_out_about']}: the first must be at least {params['min_gain']} more "
-        f"accurate, and the second at least {params['other_at_least']} accurate (trained, not spoiled)"),
+        f"on {params['held_out_about']}, {_model(params)} is at least {_n(params['min_gain'])} more accurate than "
+        f"`{params['other']}` ({params['against']}), which itself reaches {_n(params['other_at_least'])} (trained, "
+        "not spoiled)"),
     "tflite_matches": lambda params: (
-        f"the grader runs `{params['tflite']}` with TensorFlow Lite's interpreter, in a fresh process, on "
-        f"{params.get('photos', 32)} of the {params['held_out_about']} and checks that it gives the saved model's "
-        "probabilities (within "
-        f"{params['tolerance']:g})"),
-    # 03: the two heads the notebook saves, on the grader's own MobileNetV2 features (head_checks.py).
+        f"`{params['tflite']}` gives {_model(params)}'s probabilities, within {params['tolerance']:g}, on "
+        f"{params.get('photos', 32)} of the {params['held_out_about']}"),
+    # 03: the two heads the notebook saves, measured on the grader's own MobileNetV2 features.
     "heads_trained": lambda params: (
-        f"{_HEADS} each gets at least {params['train_accuracy']} of your training photos right"),
+        f"each of your two saved heads gets at least {_n(params['train_accuracy'])} of your training photos right"),
     "head_overfits": lambda params: (
-        f"{_HEADS} the head without dropout overfits: training accuracy at least {params['train_accuracy']}, "
-        f"and at least {params['min_gap']} more than on {params['held_out_about']}"),
+        f"your saved head without dropout overfits: training accuracy at least {_n(params['train_accuracy'])}, "
+        f"and at least {_n(params['min_gap'])} above its accuracy on {params['held_out_about']}"),
     "gap_not_wider": lambda params: (
-        f"{_HEADS} the dropout head's gap between your training photos and {params['held_out_about']} is no "
-        f"wider than the other head's (tolerance {params['tolerance']})"),
+        f"your saved dropout head's gap between training photos and {params['held_out_about']} is no wider "
+        f"than the other head's (give or take {_n(params['tolerance'])})"),
     "loss_lowered": lambda params: (
-        f"{_HEADS} the dropout head's loss on {params['held_out_about']} is lower than the other's by at least "
-        f"{params['min_reduction']}"),
+        f"your saved dropout head's loss on {params['held_out_about']} is at least {_n(params['min_reduction'])} "
+        "lower than the other head's"),
     "heads_accuracy": lambda params: (
-        f"{_HEADS} the dropout head reaches an accuracy of {params['min_accuracy']} on {params['held_out_about']}, "
-        f"and neither head is below {params['every_head']}"),
+        f"your saved dropout head reaches {_n(params['min_accuracy'])} accuracy on {params['held_out_about']}, "
+        f"and neither head is below {_n(params['every_head'])}"),
     "held_out_head_accuracy": lambda params: (
-        f"the grader puts the head your notebook saved (`{params['file']}`) on its own {params['application']} "
-        f"and measures the accuracy, in a fresh process, on {params['held_out_about']}: it must reach "
-        f"{params['threshold']} (not measured where the grader has no {params['application']} ImageNet weights)"),
+        f"your saved head `{params['file']}`, on {params['application']}'s features, reaches "
+        f"{_n(params['threshold'])} accuracy on {params['held_out_about']} (where the grader has no copy of "
+        f"{params['application']}'s ImageNet weights, this test is reported as not measured and earns no points)"),
 }
+
+INTRO = (
+    "When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden "
+    "tests are added to its test cells. A test earns its points when its test cell passes and the grader's "
+    "own check, run outside your notebook on the files it saved or the code you wrote, confirms its line "
+    "below: that way a result counts only if it is real."
+)
+TAMPERING = (
+    "Code that could change how your notebook reports a test (hooks into IPython or Python's tracing, "
+    "patched built-ins or patched library functions the tests use, reading IPython's history) is flagged for "
+    "your instructor to review, and each test's points then rest on the grader's own checks alone; ordinary "
+    "code (any import, `%%time`, `!pip`, `sys.version`) is never flagged."
+)
+FEEDBACK = (
+    "Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the "
+    "notebook yourself to see the rest."
+)
 
 
 def check_sentence(check: CheckSpec) -> str:
-    """One check of data/grading.toml in plain words."""
-    sentence = SENTENCES[check.check](check.params)
-    if check.params.get("fine_tuned"):
-        sentence += " (and the saved base must have layers that train: the model was fine-tuned)"
-    return sentence
+    """One check of data/grading.toml as what the student must achieve."""
+    return SENTENCES[check.check](check.params)
 
 
 def graded_tests(assignment: str) -> dict[str, list[str]]:
-    """test name -> the sentences of the grader's own checks on it (none: the test cell alone decides)."""
+    """test name -> what the grader's own checks on it ask (none: the test cell alone decides)."""
     spec = spec_for(assignment)
     tests: dict[str, list[str]] = {}
     for check in spec.checks if spec else []:
@@ -150,24 +155,16 @@ def add_how_graded(nb: nbformat.NotebookNode, assignment: str) -> None:
 def how_graded_markdown(assignment: str, points: dict[str, float]) -> str:
     """The "How this notebook is graded" cell of a release; `points` maps each test cell to its points."""
     checked = graded_tests(assignment)
-    lines = [
-        "## How this notebook is graded",
-        "",
-        "When you hand it in, the grader runs your notebook from the top in a fresh kernel, in a sandbox with no "
-        "network, and adds hidden tests to the test cells. A test cell earns its points if it runs without error. "
-        "Code that changes how the notebook reports errors (patched built-ins, exception hooks, rewritten "
-        "asserts) earns no points. Your feedback page shows each test's points and the grader's message, and "
-        "what your cells showed up to the first test cell with hidden tests; from there on the grader keeps "
-        "the outputs but leaves them off the page, so that no code in the kernel can copy a hidden test into "
-        "it. Run the notebook yourself to see them.",
-        "",
-    ]
+    spec = spec_for(assignment)
+    held_out = spec.held_out_about if spec else ""
+    lines = ["## How this notebook is graded", "", INTRO, ""]
+    named = False
     for test, value in points.items():
-        extra = checked.get(test)
-        how = ("; and " + "; and ".join(extra) + ". The test earns its points only if both pass."
-               if extra else ".")
-        lines.append(f"- `{test}` ({value:g} point{'' if value == 1 else 's'}): the test cell passes{how}")
-    if not checked:
-        lines += ["", "For this notebook the test cells alone decide the points; the grader does not re-check "
-                      "them outside your kernel yet."]
+        goal = "; ".join(checked.get(test, [])) or "its test cell passes"
+        if held_out and held_out in goal:
+            # Described in full once; later lines stay one short line each.
+            goal = goal.replace(held_out, "those held-back photos") if named else goal
+            named = True
+        lines.append(f"- `{test}` ({value:g} point{'' if value == 1 else 's'}): {goal}.")
+    lines += ["", TAMPERING, "", FEEDBACK]
     return "\n".join(lines)
