@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: grade grade-all test release assets clean sandbox
+.PHONY: grade grade-all test release assets clean sandbox colab-twin
 
 # --clear: a first install interrupted half-way (Ctrl-C during TensorFlow) leaves no stamp, and the
 # next run starts from an empty environment instead of trusting half-installed packages.
@@ -52,6 +52,16 @@ test: $(STAMP) sandbox
 
 release: $(STAMP)
 	$(BIN)/course release
+
+# The Colab twin (docs/colab.md): Colab's Python and package versions (data/colab/pip-freeze.txt), every
+# solution notebook started through its Colab copy's set-up cell. Its environment is rebuilt when the
+# freeze or the pins change; COLAB_PYTHON=/path/to/python3.13 names the interpreter.
+COLAB_TWIN := build/colab-twin/.venv/.installed
+$(COLAB_TWIN): data/colab/pip-freeze.txt data/colab/SOURCE.toml requirements.txt pyproject.toml grader/colab_freeze.py
+	.ci/colab-twin env
+
+colab-twin: $(COLAB_TWIN)
+	.ci/colab-twin run
 
 assets: $(STAMP)
 	$(BIN)/course assets status

@@ -10,7 +10,7 @@ import tomllib
 from grader.paths import REPO_ROOT
 
 SETUP_CELL = '''\
-# On Colab, install what its image lacks (tf_keras must match TensorFlow's version).
+# On Colab, install what its image lacks or cannot load (tf_keras must match TensorFlow's version).
 # Anywhere else this cell does nothing.
 import importlib.util
 import subprocess
@@ -24,9 +24,17 @@ if "google.colab" in sys.modules:
         "tf_keras": f"tf-keras=={tf_minor}.*",
         "tensorflow_hub": "tensorflow-hub",
         "tensorflow_datasets": "tensorflow-datasets",
+        # TFDS imports it to download a dataset without declaring it; Colab's Python 3.13 image has none.
+        "importlib_resources": "importlib-resources",
     }
     missing = [spec for module, spec in wanted.items() if importlib.util.find_spec(module) is None]
+    # Colab's tensorflow-metadata (1.21.0) is generated for protobuf 6.31 beside Colab's protobuf 5.29, and
+    # TFDS fails to import it; its last release generated for older protobuf loads.
+    probe = [sys.executable, "-c", "import tensorflow_metadata.proto.v0.schema_pb2"]
+    if importlib.util.find_spec("tensorflow_metadata") and subprocess.run(probe, capture_output=True).returncode:
+        missing.append("tensorflow-metadata<1.18")
     if missing:
+        print("installing what Colab lacks:", *missing)
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *missing])
 '''
 
