@@ -160,6 +160,8 @@ def test_graded_mutants_earn_exactly_their_points(course, graded_examples, tmp_p
         feedback = course.feedback(example.student, assignment) / f"{assignment}.html"
         assert feedback.is_file()
         assert "### BEGIN HIDDEN TESTS" not in feedback.read_text()
+        if example.kind in ("solution", "variant"):  # honest work, honest habits included, is never flagged
+            assert "flagged for review" not in row.reason, (example.student, row.reason)
     assert caught == total
     assert rows["zoe_never_handed_in"].status == MISSING
     write_csv(list(rows.values()), tmp_path / "grades.csv")

@@ -43,3 +43,16 @@ def test_notebook_sets_seeds_and_profiles(name):
     text = (paths.SOLUTIONS_DIR / f"{name}.py").read_text()
     assert re.search(r"set_random_seed\(", text), "seeds must be set for reproducible grading"
     assert "COURSE_PROFILE" in text, "the CPU/full profile must be overridable"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_test_is_confirmed_by_a_check_of_the_graders(name):
+    """A flagged notebook's kernel may report a pass it did not earn: its points then rest on the grader's own
+    checks (data/grading.toml), so every test cell needs one, or it would earn nothing there."""
+    from grader.spec import spec_for
+
+    nb = read_source(paths.SOLUTIONS_DIR / f"{name}.py")
+    tests = {grade_id(c) for c in nb.cells if nbgrader(c).get("grade")}
+    spec = spec_for(name)
+    checked = {check.test for check in spec.checks} if spec else set()
+    assert tests <= checked, f"{name}: no grader check for {sorted(tests - checked)}"

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from grader.grading.autograde import GRADED, autograde
+from grader.grading.examples import apply_replacements, example_setup
 from grader.grading.report import grade_rows
 from grader.grading.tampering import scan
 from grader.notebooks import read_ipynb, write_ipynb
@@ -167,6 +168,9 @@ def exploit_files(course, folder):
     for assignment in assignments():
         release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
         nb = copy.deepcopy(release_nb)
+        # The graded examples' trims of ungraded work (submissions/examples/*.toml's top-level setup_replace):
+        # the flagged copy is run like any hand-in, and its points do not depend on that work.
+        apply_replacements(nb, example_setup(assignment), f"{assignment} exploits", setup=True)
         cell = _solution_cell(nb)
         cell.source = EXPLOITS["custom_exc"] + EXPLOITS["assert_to_pass"] + cell.source
         files[assignment] = [folder / f"cheat_hooks__{assignment}.ipynb"]

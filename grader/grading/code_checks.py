@@ -271,8 +271,10 @@ def grad_cam_localises(params: dict, probes: Path, plan: dict) -> tuple[bool, st
                   f"and matches the grader's Grad-CAM on {len(classes)} crops drawn for this submission")
 
 
-def _built(params: dict, check: str, probes: Path) -> tuple[Path | None, str]:
-    return _job_result(cell_job(check, params), probes)
+def _built(params: dict, check: str, probes: Path, plan: dict | None = None) -> tuple[Path | None, str]:
+    job = cell_job(check, params)
+    job = next((j for j in (plan or {}).get("cells", []) if j["name"] == job["name"]), job)
+    return _job_result(job, probes)
 
 
 def _job_result(job: dict, probes: Path) -> tuple[Path | None, str]:
@@ -297,20 +299,27 @@ def head_fits_sparse_labels(params: dict, probes: Path, plan: dict) -> tuple[boo
     from grader.grading.model_checks import loss_matches_activation, output_layer, output_shape
     from grader.grading.saved_models import load_saved_model
 
-    built, problem = _built(params, "head_fits_sparse_labels", probes)
+    built, problem = _built(params, "head_fits_sparse_labels", probes, plan)
     if built is None:
         return False, problem
     head, problem = load_saved_model(built)
     if head is None:
         return False, problem
-    shape_ok, shape = output_shape(head, {"shape": [params["classes"]]}, None)
+    job = next((j for j in plan.get("cells", []) if j["action"]["name"] == params["function"]), None)
+    features, classes = (job["action"]["args"][0], job["setup"]["NUM_CLASSES"]) if job else (None, params["classes"])
+    shape_ok, shape = output_shape(head, {"shape": [classes]}, None)
     activation = output_layer(head).activation.__name__
     loss_ok, loss = loss_matches_activation(head, {"labels": "sparse"}, None)
+    inputs = tuple(head.input_shape[1:]) if not isinstance(head.input_shape, list) else None
     problems = [m for ok, m in ((shape_ok, shape), (activation == "softmax", f"the head ends in {activation}, "
-                                "not a softmax"), (loss_ok, loss)) if not ok]
+                                "not a softmax"), (loss_ok, loss),
+                                (features is None or inputs == (features,),
+                                 f"built for {features} features, its input is {inputs}")) if not ok]
     if problems:
-        return False, f"{params['function']}, run by the grader: " + "; ".join(problems)
-    return True, f"{params['function']}, run by the grader in a fresh process: softmax over {params['classes']}, {loss}"
+        return False, f"{params['function']}({features}), run by the grader with {classes} classes: " + \
+            "; ".join(problems)
+    return True, (f"{params['function']}, run by the grader in a fresh process for {features} features and "
+                  f"{classes} classes: softmax over them, {loss}")
 
 
 def cell_builds_frozen_base(params: dict, probes: Path, plan: dict) -> tuple[bool, str]:

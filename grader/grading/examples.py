@@ -59,6 +59,15 @@ def apply_replacements(nb: nbformat.NotebookNode, replacements: list[list[str]],
         hits[0].source = hits[0].source.replace(old, new)
 
 
+def example_setup(assignment: str, examples_dir: Path | None = None) -> list[list[str]]:
+    """The top-level `setup_replace` of an assignment's examples: ungraded work trimmed for every example."""
+    spec_file = (examples_dir or paths.EXAMPLES_DIR) / f"{assignment}.toml"
+    if not spec_file.exists():
+        return []
+    with open(spec_file, "rb") as f:
+        return tomllib.load(f).get("setup_replace", [])
+
+
 def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | None = None) -> list[ExampleSubmission]:
     """The example submissions of `assignment`, or [] when it has none."""
     spec_file = (examples_dir or paths.EXAMPLES_DIR) / f"{assignment}.toml"

@@ -171,7 +171,7 @@ def cell_jobs(check: str, params: dict, seed: int) -> list[dict]:
         return [{"cell": params["cell"], "setup": {}, "name": params["cell"],
                  "action": {"kind": "call_on_batches", "name": params["function"], "seed": seed % 2**32,
                             "count": 10, "batch": 4, "classes": params["classes"]}}]
-    return [cell_job(check, params)]
+    return [cell_job(check, params, seed)]
 
 
 def dropout_rates(seed: int) -> list[float]:
@@ -180,11 +180,15 @@ def dropout_rates(seed: int) -> list[float]:
     return [0.0, round(rng.uniform(0.1, 0.4), 2), round(rng.uniform(0.45, 0.8), 2)]
 
 
-def cell_job(check: str, params: dict) -> dict:
-    """One cell of 02 to run, with the names it needs and what to save of what it built."""
+def cell_job(check: str, params: dict, seed: int = 0) -> dict:
+    """One cell of 02 to run, with the names it needs and what to save of what it built. The head builder
+    is called for a feature size and a number of classes drawn for this submission: a head built for the
+    notebook's own sizes does not fit them."""
     if check == "head_fits_sparse_labels":
-        job = {"cell": params["cell"], "setup": {"NUM_CLASSES": params["classes"]},
-               "action": {"kind": "call_and_save", "name": params["function"], "args": [8]}}
+        rng = random.Random(seed)
+        features, classes = rng.randint(8, 64), rng.randint(3, 9)
+        job = {"cell": params["cell"], "setup": {"NUM_CLASSES": classes},
+               "action": {"kind": "call_and_save", "name": params["function"], "args": [features]}}
     else:  # cell_builds_frozen_base
         setup = {"CONFIG": {"sizes": params["sizes"]}, params["weights_variable"]: None}
         job = {"cell": params["cell"], "setup": setup,
