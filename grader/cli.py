@@ -7,6 +7,7 @@ import contextlib
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from grader import paths
@@ -115,18 +116,40 @@ def read_roster_file(path: Path) -> list[str]:
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
-    from grader.grading.autograde import autograde, export_grades
+    from grader.grading.autograde import GradingInterrupted, autograde, export_grades
     from grader.grading.canvas import write_canvas_csv
     from grader.grading.report import format_table, grade_rows, write_csv
 
     course = _course(args)
     roster = read_roster_file(Path(args.roster)) if args.roster else None
-    results = autograde(course, args.assignment, _inputs(args.files), notebook_environment(), roster=roster,
-                        limits=_limits(args), workers=args.workers, scheduler=args.scheduler,
-                        sandbox=not args.no_sandbox, regrade=args.regrade, pattern=args.pattern)
-    rows = grade_rows(course, results)
-    write_csv(rows, course.root / "grades.csv")
-    write_canvas_csv(rows, course.root / "canvas_grades.csv")
+    last_written = [0.0]
+
+    def write_grades(results: dict, every_seconds: float = 0.0) -> list:
+        """grades.csv and the Canvas file from every result so far (at most every few seconds while grading:
+        each write reads the whole class from the gradebook)."""
+        if time.monotonic() - last_written[0] < every_seconds:
+            return []
+        rows = grade_rows(course, [r for assignment_results in results.values() for r in assignment_results])
+        write_csv(rows, course.root / "grades.csv")
+        write_canvas_csv(rows, course.root / "canvas_grades.csv")
+        last_written[0] = time.monotonic()
+        return rows
+
+    try:
+        results = autograde(course, args.assignment, _inputs(args.files), notebook_environment(), roster=roster,
+                            limits=_limits(args), workers=args.workers, scheduler=args.scheduler,
+                            sandbox=not args.no_sandbox, regrade=args.regrade, pattern=args.pattern,
+                            on_result=lambda so_far: write_grades(so_far, every_seconds=5.0))
+    except GradingInterrupted as stop:
+        write_grades(stop.results)
+        export_grades(course, course.root / "nbgrader_grades.csv")
+        print(f"stopped: {stop.graded} submission(s) graded and saved (grades.csv, gradebook, feedback); "
+              f"{stop.left} not graded: run the same command again to grade them")
+        return 130
+    except KeyboardInterrupt:
+        print("stopped before any submission was graded: nothing was changed; run the same command again")
+        return 130
+    rows = write_grades({args.assignment: results})
     export_grades(course, course.root / "nbgrader_grades.csv")
     print(format_table(rows))
     print(f"grades: {course.root / 'grades.csv'}  Canvas import: {course.root / 'canvas_grades.csv'}  "

@@ -612,6 +612,63 @@ def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path
         assert all(gradebook.find_submission(ASSIGNMENT, s).score == 3 for s in students)
 
 
+def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_the_rerun_finishes(tiny_course, tmp_path, monkeypatch):
+    """Ctrl-C (SIGINT to the terminal's process group) once the first grade is written: the run stops at once,
+    with one line and no traceback; what was graded is in the journal, the gradebook, grades.csv and the
+    feedback; no nbgrader, kernel or box of the run is left; the same command again grades only the rest."""
+    import csv
+
+    import psutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    students = [f"s{i}" for i in range(4)]
+    files = [handed_in(tiny_course, folder, s, "import time\ntime.sleep(3)\n" + SOLUTION) for s in students]
+    env = plain_env(tmp_path)
+    temporary = Path(tempfile.mkdtemp(prefix="stopped-run-"))
+    env["TMPDIR"] = str(temporary)
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, files),
+               "--course", str(tiny_course.root), "--workers", "1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    journal = tiny_course.root / "grading_journal.jsonl"
+    scratch = tiny_course.root / ".grading" / "scratch"
+
+    def next_one_under_way() -> bool:
+        records = [r.read_text() for r in scratch.glob(f"*/{OUTSIDE_FOLDERS}")]
+        return journal.is_file() and journal.read_text().count("\n") >= 1 and any(r.count("\n") == 3 for r in records)
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not next_one_under_way():
+        time.sleep(0.1)
+    time.sleep(1)  # the next submission's kernel is starting
+    os.killpg(process.pid, signal.SIGINT)
+    stopped = time.monotonic()
+    out, err = process.communicate(timeout=60)
+    assert time.monotonic() - stopped < 20, "Ctrl-C should stop the run at once"
+    assert process.returncode == 130, (process.returncode, out[-2000:], err[-2000:])
+    assert "Traceback" not in out + err, err[-3000:]
+    graded = journal.read_text().count("\n")
+    assert 1 <= graded < len(students), "the run should have been stopped half-way"
+    assert f"stopped: {graded} submission(s) graded and saved" in out and "run the same command again" in out, out
+    rows = list(csv.DictReader(open(tiny_course.root / "grades.csv")))
+    assert len(rows) == graded and all(r["status"] == GRADED for r in rows), rows
+    for row in rows:
+        assert (tiny_course.feedback(row["student"], ASSIGNMENT) / f"{ASSIGNMENT}.html").is_file()
+    time.sleep(2)
+    left = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
+            if any(str(temporary) in part or "--student=s" in part for part in (p.info["cmdline"] or []))]
+    assert left == [], f"processes of the stopped run still running: {left}"
+
+    results = autograde(tiny_course, ASSIGNMENT, files, env, workers=1)
+    shutil.rmtree(temporary, ignore_errors=True)
+    assert all(r.status == GRADED for r in results), [(r.student, r.status, r.reason) for r in results]
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert sorted(e["student"] for e in entries) == students, "every student graded exactly once over both runs"
+    assert sum("already graded" in r.reason for r in results) == graded
+
+
 GRADE_IN_A_PROCESS = """
 import json, sys
 from pathlib import Path

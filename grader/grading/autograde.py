@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from grader import paths
@@ -38,8 +39,17 @@ from grader.grading.worker import GradingOutcome, GradingTask, remove_scratch
 from grader.grading.writer import GradebookWriter
 from grader.spec import spec_for
 
-__all__ = ["CRASHED", "GRADED", "GRADER_ERROR", "MALFORMED", "MISSING", "TIMED_OUT", "SubmissionResult",
-           "autograde", "autograde_many", "export_grades"]
+__all__ = ["CRASHED", "GRADED", "GRADER_ERROR", "MALFORMED", "MISSING", "TIMED_OUT", "GradingInterrupted",
+           "SubmissionResult", "autograde", "autograde_many", "export_grades"]
+
+
+class GradingInterrupted(Exception):
+    """Ctrl-C during grading: `results` holds everything written so far, `graded` submissions of this run
+    were graded and `left` were not (the same command grades them)."""
+
+    def __init__(self, results: dict[str, list[SubmissionResult]], graded: int, left: int):
+        super().__init__(f"stopped: {graded} graded, {left} left")
+        self.results, self.graded, self.left = results, graded, left
 
 
 def held_out_folders(assignments: list[str]) -> list[Path]:
@@ -64,10 +74,11 @@ def autograde(
     sandbox: bool = True,
     regrade: bool = False,
     pattern: str | None = None,
+    on_result: Callable[[dict[str, list[SubmissionResult]]], None] | None = None,
 ) -> list[SubmissionResult]:
     """Collect `files`, grade each new or changed submission, and report one result per student."""
     return autograde_many(course, {assignment: files}, env, {assignment: roster or []}, limits, workers,
-                          scheduler, sandbox, regrade, pattern)[assignment]
+                          scheduler, sandbox, regrade, pattern, on_result)[assignment]
 
 
 def autograde_many(
@@ -81,8 +92,13 @@ def autograde_many(
     sandbox: bool = True,
     regrade: bool = False,
     pattern: str | None = None,
+    on_result: Callable[[dict[str, list[SubmissionResult]]], None] | None = None,
 ) -> dict[str, list[SubmissionResult]]:
     """`autograde` for several assignments (`files[assignment]`) on one pool of workers.
+
+    `on_result(results)` is called after each graded submission is written (journal, gradebook, graded
+    notebook, feedback), with every result so far. Ctrl-C stops the workers at once and raises
+    GradingInterrupted with what was graded; the same call again grades the rest.
 
     One pool keeps both cores busy until the last submission of all: graded one assignment after
     the other, each assignment's last, longest submission would run alone. One run per course folder
@@ -150,14 +166,26 @@ def autograde_many(
                 outcome.student, outcome.assignment, outcome.status, reason, outcome.timings.get("total", 0.0),
                 outcome.checks, outcome.timings))
 
+        recorded = []
+
+        def record_and_report(outcome: GradingOutcome) -> None:
+            record(outcome)
+            recorded.append(outcome.student)
+            if on_result is not None:
+                on_result(results)
+
         started = time.monotonic()
         names = ", ".join(files)
-        grade_all(tasks, record, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
+        try:
+            grade_all(tasks, record_and_report, workers=workers, scheduler=scheduler, desc=f"autograde {names}")
+        except KeyboardInterrupt:
+            raise GradingInterrupted(results, len(recorded), len(tasks) - len(recorded)) from None
+        finally:
+            if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
+                remove_scratch(grading / "scratch")
         if tasks:
             print(f"graded {len(tasks)} submission(s) of {names} in {time.monotonic() - started:.0f} s "
                   f"with {workers} worker(s)")
-        if not os.environ.get("COURSE_KEEP_SCRATCH"):  # kept for debugging a grading run
-            remove_scratch(grading / "scratch")
         for assignment, assignment_results in results.items():
             seen = {r.student for r in assignment_results}
             for student in map(student_id, (rosters or {}).get(assignment, [])):

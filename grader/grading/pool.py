@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Callable
 
 from tqdm import tqdm
@@ -43,8 +44,14 @@ def grade_all(
         # silence_logs quiets the cluster's own handlers, but its records still reach a root handler
         # that TFDS's absl logging installs when this process prepared the datasets.
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
-        cluster = LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        # Ctrl-C reaches every process of the terminal's group: the workers start with SIGINT ignored
+        # (kept across exec), so that only this process stops the run, the way stop_workers says.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     try:
         futures = {client.submit(grade_submission, task, pure=False,
@@ -63,8 +70,36 @@ def grade_all(
                 on_result(outcome)
                 bar.set_postfix_str(f"{outcome.student}: {outcome.status}")
                 bar.update()
+    except KeyboardInterrupt:
+        # Stopped by the instructor: the graded ones are written (on_result); the workers end now, and with
+        # them every nbgrader, kernel and box they started (worker.dies_with_this_worker).
+        stop_workers(client, cluster, futures)
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def stop_workers(client, cluster, futures) -> None:
+    """Cancel what is queued and end the worker processes at once, without their tracebacks."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        client.cancel(list(futures))
+    if cluster is not None:
+        for process in _worker_processes(cluster):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process, signal.SIGKILL)
+
+
+def _worker_processes(cluster) -> list[int]:
+    """The process ids of a LocalCluster's nannies and workers."""
+    pids = []
+    for nanny in getattr(cluster, "workers", {}).values():
+        process = getattr(getattr(nanny, "process", None), "process", None)
+        pid = getattr(process, "pid", None)
+        if pid:
+            pids.append(pid)
+    return pids
 

@@ -115,12 +115,20 @@ def folder_size(folder: Path, most_entries: int = 100_000) -> int:
     return total
 
 
+def dies_with_this_worker(argv: list[str]) -> list[str]:
+    """`argv`, killed by the kernel when the worker that started it dies (util-linux's `setpriv
+    --pdeathsig`, kept across exec). A run stopped with Ctrl-C ends its workers; nbgrader, in a session of
+    its own, would go on grading, and its sandboxed kernel dies with it (bubblewrap's --die-with-parent)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
+
+
 def _start(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     """Start with output to a file (a 100 MB print cannot fill memory), in a session of its own, so
-    that a timeout kills everything it started."""
+    that a timeout kills everything it started, and ended with the worker that started it."""
     with open(log, "ab") as out:
-        return subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(dies_with_this_worker(argv), cwd=cwd, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def _wait(process: subprocess.Popen, *, deadline: float, watch: Path | None = None,
@@ -418,7 +426,8 @@ class Evaluator:
                       files=identity_files(scratch.evaluator_runtime / "etc"))
             command = sandbox_argv(command, box, limits)
         with open(self.log, "wb") as out:
-            self.process = subprocess.Popen(command, cwd=scratch.workdir, env=env, stdin=subprocess.PIPE,
+            self.process = subprocess.Popen(dies_with_this_worker(command), cwd=scratch.workdir, env=env,
+                                            stdin=subprocess.PIPE,
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def results(self) -> list[dict]:
