@@ -42,7 +42,7 @@ def _points(expected: dict) -> float:
 KNOWN_UNTRIED = {
     # Not measured offline (no InceptionV3 weights): every example gets 0 there, so no mutant can show it.
     # The head's shape has no mutant of its own: a wrong class count would also fail build_head's check
-    # (eve_loss_from_logits shows that check catching a wrong head), at the cost of another 80 s 02 run.
+    # (eve_loss_from_logits shows that check catching a wrong head), at the cost of another 02 run.
     "02_flowers": {"test_inception_accuracy", "test_head_shape"},
 }
 
@@ -89,8 +89,8 @@ def test_a_kernels_augmentation_pipeline_draws_the_same_pixels_every_run():
     without TensorFlow's op determinism the map's calls race on the seed generator (measured: three
     runs without the switch, three different digests). The kernel's environment as the box passes it
     (its allowlist, its thread settings) must make two runs of the solution's own augmentation cell draw
-    the same pixels. This replaced grading 06's solution twice in the pool (85 s of worker time): it
-    checks the cause where that checked its symptom, 0.982 against 0.980 held-out accuracy."""
+    the same pixels. It checks the cause, where grading 06's solution twice in the pool would check only
+    its symptom (two held-out accuracies) at the cost of another 06 run."""
     import subprocess
     import sys
 

@@ -28,11 +28,9 @@ from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
 # glibc hands every block over 32 MiB (and, at first, over 128 KiB) straight back to the operating
 # system when it is freed, and TensorFlow on CPU frees such blocks at every step: MobileNetV2's
 # activations for a batch of 32 photos are 26-78 MB each. Each new step then faults its memory in again,
-# page by page. Measured on the 2-core machine: ten forward passes of MobileNetV2 spent 6.5 s of system
-# time beside 7.8 s of user time (1.9 million page faults), 0.3-1.9 s with these settings (84,000-88,000); 05's
-# solution 81 s of kernel CPU time against 66 s, with the same metrics (`python -m
-# grader.benchmarks.allocator`). Freed memory is kept and reused instead (one arena, no per-block mmap,
-# no trimming), and the kernels' peak memory fell (05's 1,956-2,007 MB to 1,793-1,875 MB).
+# page by page, in the operating system's time. Freed memory is kept and reused instead (one arena, no
+# per-block mmap, no trimming): training notebooks take less kernel CPU and peak memory, with the same
+# metrics (`python -m grader.benchmarks.allocator`; figures in docs/benchmarks.md).
 # tests/test_sandbox.py checks that the settings reach the box.
 MALLOC_TUNABLES = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295:glibc.malloc.arena_max=1"
 

@@ -106,8 +106,8 @@ def _drop_stray_metadata(nb: NotebookNode, released: NotebookNode) -> list[str]:
 
 def _drop_skip_tags(nb: NotebookNode, released: NotebookNode) -> list[str]:
     """Every cell runs when graded: the skip tag stays only on a cell that is, word for word, one the release
-    skips too (a release cell for Colab alone, say). Measured before: a wrong answer whose test cells were
-    tagged earned every point of the tiny course."""
+    skips too (a release cell for Colab alone, say). nbgrader gives a test cell that did not run its points,
+    so a wrong answer whose test cells were tagged would earn every point."""
     skipped = {_key(c) for c in released.cells if SKIP_TAG in c.get("metadata", {}).get("tags", [])}
     messages = []
     for number, cell in enumerate(nb.cells, 1):

@@ -28,8 +28,7 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
 
     With `wait`, nothing is judged before `wait()` returns (the notebook has finished). Judging the code
     while the notebook runs was tried: on two cores already busy with two kernels it put a third
-    TensorFlow process beside them, and 05's 8 examples took 338 s against 294 s (one run each, not
-    conclusive; nothing showed a gain), so the evaluator only imports TensorFlow early.
+    TensorFlow process beside them and showed no gain, so the evaluator only imports TensorFlow early.
     """
     from grader.grading.code_checks import CODE_CHECKS
     from grader.grading.model_checks import CheckResult
