@@ -191,8 +191,8 @@ def double(x):
                                              for _ in range(6))),
         # Blocks of 2 GiB: the first one asked for is over the 2 GiB limit and refused before a byte of it
         # is written. A hog that must write memory to reach the limit depends on the machine's speed:
-        # beside nbval, 256 MB blocks (4 GiB written) and then 1 GiB blocks both ran past the 6 s cell
-        # limit (measured, one run each). Without the limit each block would be granted and written (2 GiB
+        # beside nbval, smaller blocks (256 MB, 1 GiB) that must be written to reach the limit can run past
+        # the 6 s cell limit. Without the limit each block would be granted and written (2 GiB
         # each, up to the machine's memory): no MemoryError, so the test still fails if the limit is gone
         # (reasoned, not run: it would fill the machine).
         handed_in(course, folder, "eve_memory_hog",
