@@ -35,25 +35,26 @@
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real.
+# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real. The lines below are the grader's checks. Your notebook's own test cells are described in the text above each of them: where they measure accuracy, it is on your validation photos, and their thresholds can differ from the grader's; where a line below names held-back photos, the grader measures your saved files on those photos. A test needs both to pass.
 #
 # - `test_features` (2 points): your `extract_features` returns every photo's features and label, in the dataset's order.
 # - `test_build_model` (3 points): your `build_model(rate)` builds Flatten, Dropout(rate), Dense(256, relu), Dropout(rate), softmax over 5 classes, with no Dropout at rate 0.
 # - `test_histories` (2 points): each of your two saved heads gets at least 0.95 of your training photos right.
-# - `test_overfitting_without_dropout` (1 point): your saved head without dropout overfits: training accuracy at least 0.97, and at least 0.15 above its accuracy on 250 flower photos (50 per class) held back from the course's offline tf_flowers.
+# - `test_overfitting_without_dropout` (1 point): your saved head without dropout overfits: training accuracy at least 0.97, and at least 0.15 above its accuracy on 250 flower photos (50 per class) held back from the tf_flowers your notebook loads when graded.
 # - `test_gap_not_wider_with_dropout` (1 point): your saved dropout head's gap between training photos and those held-back photos is no wider than the other head's (give or take 0.02).
 # - `test_dropout_lowers_the_loss` (1 point): your saved dropout head's loss on those held-back photos is at least 0.05 lower than the other head's.
 # - `test_validation_accuracy` (2 points): your saved dropout head reaches 0.74 accuracy on those held-back photos, and neither head is below 0.68.
 #
-# Code that could change how your notebook reports a test (hooks into IPython or Python's tracing, patched built-ins or patched library functions the tests use, reading IPython's history) is flagged for your instructor to review, and each test's points then rest on the grader's own checks alone; ordinary code (any import, `%%time`, `!pip`, `sys.version`) is never flagged.
+# Code that tampers with the tests (such as replacing a function they call) is flagged for your instructor to review, and the tests' points then rest on the grader's own checks alone; ordinary code, such as any import, `%%time` or `!pip`, is never flagged.
 #
-# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest.
+# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest. A line such as `METRIC val_accuracy=0.9500` in a test's output is a number that test measured, written so that a program can read it.
 
 # %% [markdown]
 # ## Setup
 #
 # Imports first, then one seed for Python, NumPy and TensorFlow so that every run (and every
-# grading run) initialises, shuffles and drops out the same way. `COURSE_SEED` lets you try others.
+# grading run) initialises, shuffles and drops out the same way (on a GPU, some operations are not
+# bit-for-bit repeatable, so numbers can still differ slightly). `COURSE_SEED` lets you try others.
 
 # %%
 import os
@@ -89,7 +90,7 @@ CONFIG = PROFILES[PROFILE]
 IMG_SIZE = CONFIG["image_size"]
 IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
 RATES = [0.0, 0.2, 0.5, 0.7]  # the dropout rates to compare; 0.0 means "no dropout"
-RECOMMENDED_RATE = 0.5  # the classic choice for large Dense layers (Srivastava et al., 2014)
+RECOMMENDED_RATE = 0.5  # Srivastava et al. (2014): about 0.5 for hidden units (about 0.2 for inputs)
 HIDDEN_UNITS = 256
 print(f"profile: {PROFILE} -> {CONFIG}")
 
@@ -129,7 +130,9 @@ plt.show()
 #
 # Only `max_train` photos go into training: with a few dozen photos per class, a wide head can
 # memorise them all. Every photo is resized to `IMG_SIZE` x `IMG_SIZE`, pixels stay in 0-255, and
-# there is **no shuffling and no augmentation**: each photo looks the same every time it is read.
+# there is **no augmentation**: each photo looks the same every time it is read. This pipeline does not
+# shuffle either, so the features below come out in the dataset's order; `fit` will still shuffle the
+# cached features at every epoch (its default, `shuffle=True`).
 
 # %%
 AUTOTUNE = tf.data.AUTOTUNE
@@ -173,7 +176,8 @@ FEATURE_SHAPE = feature_extractor.output_shape[1:]
 print("one photo ->", FEATURE_SHAPE, "=", int(np.prod(FEATURE_SHAPE)), "features")
 
 # %% [markdown]
-# **Feature caching** (also called *feature extraction once*): since the base is frozen, it turns
+# **Feature caching** (*Deep Learning with Python* calls it fast feature extraction without data
+# augmentation): since the base is frozen, it turns
 # a given photo into the same feature map in every epoch. And since there is no augmentation, the
 # photo itself is the same every epoch too. So we can compute the features **once**, keep them in a
 # NumPy array, and train the head on that array. Most of the computation sits in the base (about 150
@@ -225,6 +229,10 @@ print("feature shapes: OK")
 # - on the flattened features, so the hidden layer cannot lean on a few positions of the map;
 # - on the hidden units, so the output cannot lean on a few of them.
 #
+# Srivastava et al. (2014), who introduced dropout, recommend a rate of about 0.5 for hidden units and
+# a lower one, about 0.2, for inputs. This lesson uses one rate for both places, so at 0.5 it also drops
+# half of the flattened features, more than their advice for inputs.
+#
 # At each training step, a `Dropout(rate)` layer hides a random `rate` fraction of its inputs (and
 # scales the kept ones by `1 / (1 - rate)` so that the average stays the same). At inference Keras
 # turns dropout off: `evaluate` and `predict` see the whole network.
@@ -273,9 +281,12 @@ print("build_model: OK")
 # `fit` trains on the cached features and reports validation loss and accuracy after every epoch, in
 # its `History`.
 #
-# **Your task:** for each rate in `RATES`, build the head, give it `initial_weights`, compile it
-# and train it for `CONFIG["epochs"]` epochs with `validation_data`. Keep the `History` that `fit`
-# returns in `histories[rate]` and the trained model in `models[rate]`.
+# **Your task:** for each rate in `RATES`, build the head and give it `initial_weights`; compile it
+# with `optimizer=keras.optimizers.Adam(learning_rate=3e-5)`, `loss="sparse_categorical_crossentropy"`
+# (the head outputs probabilities) and `metrics=["accuracy"]`; then `fit` it on `train_features` and
+# `train_labels` with `batch_size=CONFIG["batch_size"]`, `epochs=CONFIG["epochs"]` and
+# `validation_data=(validation_features, validation_labels)` (`verbose=0` keeps the output short). Keep
+# the `History` that `fit` returns in `histories[rate]` and the trained model in `models[rate]`.
 
 # %% deletable=false nbgrader={"cell_type": "code", "checksum": "76d09c829b9f8c42a767b198e83b92c9", "grade": false, "grade_id": "train", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["training"]
 keras.utils.set_random_seed(SEED)
@@ -344,7 +355,8 @@ plt.show()
 # Two numbers per head say how much it overfits:
 # - the **generalisation gap**: training accuracy minus validation accuracy, both measured on the
 #   finished head with `evaluate`, that is in inference mode, with dropout off. (The training
-#   accuracy `fit` reports is measured with dropout on: it makes any dropout head look better than it is.)
+#   accuracy `fit` reports is measured with dropout on: for a dropout head it comes out lower than the
+#   finished head's real training accuracy, so a gap computed from it would look narrower than it is.)
 # - the **lowest validation loss** over the epochs: how good the head was at its best moment,
 #   which early stopping would keep (`keras.callbacks.EarlyStopping(restore_best_weights=True)`). A head
 #   that only memorises levels off high.
@@ -475,7 +487,7 @@ plt.show()
 # from these two files: the head without dropout and the head at the recommended rate, on your 200
 # training photos and on 250 flower photos this notebook never loads (see "How this notebook is graded").
 #
-# Each file holds a fresh copy of the head (`clone_model`) with the trained weights, about 31 MB. Saving
+# Each file holds a fresh copy of the head (`clone_model`) with the trained weights, about 33 MB. Saving
 # the trained model itself would also store Adam's state, two more numbers per weight: three times the
 # size, for training we will not resume.
 
@@ -485,35 +497,41 @@ for rate, file_name in HEAD_FILES.items():
     head = keras.models.clone_model(models[rate])
     head.set_weights(models[rate].get_weights())
     head.save(file_name)
-    print(f"rate {rate}: saved {file_name} ({os.path.getsize(file_name) / 2**20:.0f} MB)")
+    print(f"rate {rate}: saved {file_name} ({os.path.getsize(file_name) / 1e6:.0f} MB)")
 
 # %% [markdown]
 # ## 9. Grading checks
 #
-# These tests are hidden: their checks are added when your notebook is graded. First: without
-# dropout, the head memorises its training photos (training accuracy at least 0.97) and shows a clear
-# train/validation gap (at least 0.15).
+# These tests are hidden: their checks are added when your notebook is graded. Each one below is your
+# notebook's own test, on your validation photos. At grading, the grader also measures your two saved
+# heads again on 250 held-back flower photos (photos your notebook never loads), with its own
+# thresholds: see "How this notebook is graded".
+#
+# First: without dropout, the head memorises its training photos (training accuracy at least 0.97) and
+# shows a clear train/validation gap (at least 0.15).
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "e251168b6b854b2abc8ae0b3078aa35c", "grade": true, "grade_id": "test_overfitting_without_dropout", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: the no-dropout head overfits (training accuracy near 100%, a clear gap).
 
 # %% [markdown]
 # Next: the recommended rate does not widen the gap (by more than 0.02). In the `cpu`-profile runs
-# above it narrowed the gap on every seed, but by as little as 0.003, one validation photo in 375: too
-# little to ask for more than "not wider".
+# above it narrowed the gap on every seed, but by as little as 0.003, one validation photo in 375. A
+# difference that small is within the noise of a validation set this size, so the test asks only that
+# the gap is not wider.
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "588c8cb24a9cbd0fd58213fff31b4d90", "grade": true, "grade_id": "test_gap_not_wider_with_dropout", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: the gap at the recommended rate is at most the no-dropout gap plus a tolerance.
 
 # %% [markdown]
 # Next: the recommended rate reaches a lowest validation loss at least 0.03 below the head without
-# dropout.
+# dropout. (The grader, on the held-back photos, compares the final loss instead, and asks for 0.05.)
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "3501c42bb8d39dba2d702facbe988710", "grade": true, "grade_id": "test_dropout_lowers_the_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: lowest validation loss without dropout minus that at the recommended rate.
 
 # %% [markdown]
-# Last: the recommended head reaches 0.79 validation accuracy, and no head is below 0.70.
+# Last: the recommended head reaches 0.79 accuracy on your validation photos, and no head is below 0.70.
+# (The grader, on the held-back photos, asks for 0.74 and 0.68.)
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "368f52a5440a46c3dcead8accb7dc393", "grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: validation accuracy of the recommended head, and of every head.

@@ -31,15 +31,15 @@
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real.
+# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real. The lines below are the grader's checks. Your notebook's own test cells are described in the text above each of them: where they measure accuracy, it is on your validation photos, and their thresholds can differ from the grader's; where a line below names held-back photos, the grader measures your saved files on those photos. A test needs both to pass.
 #
 # - `test_get_activations` (2 points): your `get_activations` returns each named layer's real output, in order, without the batch axis.
 # - `test_grad_cam_shape` (2 points): your `grad_cam` returns a finite 7x7 map with values in [0, 1].
-# - `test_grad_cam_localises` (3 points): your `grad_cam` map for each dog's breed peaks on that dog, also on photos the grader varies.
+# - `test_grad_cam_localises` (3 points): your `grad_cam` map for each dog's breed peaks on that dog (left of the middle column for the left dog, right of it for the right dog), on the photo and on the photo flipped left to right, where the dogs swap sides; and on two crops of the photo, your map for a class among the crop's top three shows what the grader's own Grad-CAM shows.
 #
-# Code that could change how your notebook reports a test (hooks into IPython or Python's tracing, patched built-ins or patched library functions the tests use, reading IPython's history) is flagged for your instructor to review, and each test's points then rest on the grader's own checks alone; ordinary code (any import, `%%time`, `!pip`, `sys.version`) is never flagged.
+# Code that tampers with the tests (such as replacing a function they call) is flagged for your instructor to review, and the tests' points then rest on the grader's own checks alone; ordinary code, such as any import, `%%time` or `!pip`, is never flagged.
 #
-# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest.
+# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest. A line such as `METRIC val_accuracy=0.9500` in a test's output is a number that test measured, written so that a program can read it.
 
 # %% [markdown]
 # ## Setup
@@ -281,6 +281,8 @@ plt.show()
 # prepared image `(224, 224, 3)`. Return a 2-D NumPy array with the last conv layer's spatial size
 # (7x7 at 224 px) and values in [0, 1]. Build
 # `keras.Model(model.input, [model.get_layer(name).output, model.output])` and use `tf.GradientTape`.
+# Guard the last step: a map can be all zeros after the ReLU (no positive evidence anywhere), and
+# dividing by its maximum would then give NaN; divide by `max + 1e-8` (or return the zeros as they are).
 #
 # Which output? The model ends in a softmax, so `model.output` is the class's **probability**. The paper
 # and Keras's own Grad-CAM example use the **score before the softmax** (the logit) instead: a
@@ -389,8 +391,10 @@ plt.show()
 # ## 6. Grading checks
 #
 # This test is hidden: its checks are added when your notebook is graded. It checks that your
-# Grad-CAM finds each dog: the map for the left dog's breed must peak in the left half of the photo
-# (columns 0-3) and the map for the right dog's breed in the right half (columns 4-6).
+# Grad-CAM finds each dog: the map for the left dog's breed must peak in columns 0-3 (left of the
+# centre, or in the centre column, 3) and the map for the right dog's breed in columns 4-6 (right of the
+# centre). At grading, the grader also runs your `grad_cam` on the photo flipped left to right, where the
+# dogs swap sides, and on two crops of the photo (see "How this notebook is graded").
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "42290136b61609ee45debddc590becbd", "grade": true, "grade_id": "test_grad_cam_localises", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: each breed's Grad-CAM peaks on its own dog.

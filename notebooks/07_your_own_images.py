@@ -28,22 +28,23 @@
 # %% [markdown] tags=["how-graded"]
 # ## How this notebook is graded
 #
-# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real.
+# When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real. The lines below are the grader's checks. Your notebook's own test cells are described in the text above each of them: where they measure accuracy, it is on your validation photos, and their thresholds can differ from the grader's; where a line below names held-back photos, the grader measures your saved files on those photos. A test needs both to pass.
 #
 # - `test_transfer_model` (3 points): no layer of the pretrained base in your saved model can train; your saved model ends in a softmax output of shape (None, 5), after Dense and Dropout layers.
-# - `test_export` (2 points): `my_images.tflite` gives your saved model's probabilities, within 0.001, on 32 of the 250 flower photos (50 per class) held back from the course's offline flower photos.
+# - `test_export` (2 points): `my_images.tflite` gives your saved model's probabilities, within 0.001, on 32 of the 250 flower photos (50 per class) held back from the flower photos your notebook loads when graded.
 # - `test_transfer_accuracy` (2 points): your saved model reaches 0.60 accuracy on those held-back photos.
-# - `test_transfer_beats_scratch` (2 points): on those held-back photos, your saved model is at least 0.20 more accurate than `my_images_scratch.keras` (from scratch), which itself reaches 0.30 (trained, not spoiled).
+# - `test_transfer_beats_scratch` (2 points): on those held-back photos, your saved model `my_images_transfer.keras` is at least 0.20 more accurate than `my_images_scratch.keras` (from scratch), which must itself reach 0.30, so that only a comparison with a really trained model counts.
 #
-# Code that could change how your notebook reports a test (hooks into IPython or Python's tracing, patched built-ins or patched library functions the tests use, reading IPython's history) is flagged for your instructor to review, and each test's points then rest on the grader's own checks alone; ordinary code (any import, `%%time`, `!pip`, `sys.version`) is never flagged.
+# Code that tampers with the tests (such as replacing a function they call) is flagged for your instructor to review, and the tests' points then rest on the grader's own checks alone; ordinary code, such as any import, `%%time` or `!pip`, is never flagged.
 #
-# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest.
+# Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the notebook yourself to see the rest. A line such as `METRIC val_accuracy=0.9500` in a test's output is a number that test measured, written so that a program can read it.
 
 # %% [markdown]
 # ## Setup
 #
 # One seed for Python, NumPy and TensorFlow, so that your run and the grading run split, shuffle,
-# augment and initialise alike. `COURSE_SEED` lets you try others.
+# augment and initialise alike (on a GPU, some operations are not bit-for-bit repeatable, so numbers can
+# still differ slightly from run to run). `COURSE_SEED` lets you try others.
 
 # %%
 import os
@@ -99,26 +100,35 @@ flowers_dir = pathlib.Path(keras.utils.get_file("flower_photos", origin=FLOWERS_
 print("downloaded:", sorted(p.name for p in flowers_dir.iterdir() if p.is_dir()))
 
 # %% [markdown]
-# **On Colab, with your own photos.** Put one folder per class in your Google Drive (or in a zip of
-# that layout) and set `MY_PHOTOS` to it. Left at `None`, the notebook uses the flowers. The results
-# quoted below were measured on the flowers only; with a few dozen photos per class of your own, expect
-# noisier numbers, since a validation set of a few photos per class moves a lot with each mistake.
+# **With your own photos.** Set `MY_PHOTOS` to a folder with one sub-folder per class: a folder on
+# your own machine, or on Colab a folder in your Google Drive (`"/content/drive/..."`, mounted for you),
+# or `"upload"` to upload a zip of that layout (Drive and upload need Colab). Left at `None`, the
+# notebook uses the flowers. The results quoted below were measured on the flowers only; with a few
+# dozen photos per class of your own, expect noisier numbers, since a validation set of a few photos
+# per class moves a lot with each mistake.
+#
+# **Before you hand the notebook in, set `MY_PHOTOS` back to `None`:** its tests and its grading use
+# the flower photos.
 
 # %%
-MY_PHOTOS = None  # e.g. "/content/drive/MyDrive/my_photos", or "upload" to upload a zip
+MY_PHOTOS = None  # e.g. "my_photos", "/content/drive/MyDrive/my_photos", or "upload" to upload a zip
 
-if MY_PHOTOS is not None:
+# Only uploading and Google Drive need Colab; a local folder is used as it is.
+if MY_PHOTOS == "upload" or str(MY_PHOTOS).startswith("/content/drive"):
     try:
         from google.colab import drive, files
     except ImportError:
-        raise RuntimeError("MY_PHOTOS: mounting Drive or uploading needs Colab; set a local folder instead") from None
+        raise RuntimeError("MY_PHOTOS: uploading a zip or mounting Google Drive needs Colab; "
+                           "outside Colab, set MY_PHOTOS to a local folder of class folders") from None
     if MY_PHOTOS == "upload":
         uploaded = files.upload()  # a zip whose top level holds the class folders
         archive_name = next(iter(uploaded))
         shutil.unpack_archive(archive_name, "my_photos")
         MY_PHOTOS = "my_photos"
-    elif MY_PHOTOS.startswith("/content/drive"):
+    else:
         drive.mount("/content/drive")
+if MY_PHOTOS is not None and not pathlib.Path(MY_PHOTOS).is_dir():
+    raise FileNotFoundError(f"MY_PHOTOS={MY_PHOTOS!r} is not a folder: give a folder with one sub-folder per class")
 
 # %% [markdown]
 # A small copy of the folder, `per_class` photos of each class (the `cpu` profile), keeps the run
@@ -179,7 +189,12 @@ plt.show()
 
 # %% [markdown]
 # `cache` keeps the decoded photos in memory after the first epoch and `prefetch` prepares the next
-# batch while the current one trains: both only change speed.
+# batch while the current one trains. `cache` also changes the order: `image_dataset_from_directory`
+# shuffles the training photos (`shuffle=True` by default) and would draw a new order every epoch, but
+# a cache placed *after* that shuffle stores the first epoch's batches, so every later epoch replays
+# them in that same order (augmentation, inside the model, still changes the photos every epoch). The
+# usual order is `.cache()` first, then `.shuffle(...)`, so that each epoch gets a new order; this
+# notebook keeps the simpler pipeline below, and its quoted results were measured with it.
 
 # %%
 AUTOTUNE = tf.data.AUTOTUNE
@@ -190,8 +205,14 @@ validation_ds = validation_ds.cache().prefetch(AUTOTUNE)
 # ## 3. Augmentation layers
 #
 # With a few hundred photos, a model sees each one many times and starts to learn them by heart.
-# Random flips, rotations and zooms show it a slightly different photo every time. As layers inside
-# the model, they run only while training (`fit`); `evaluate` and `predict` see the photos as they are.
+# Random flips, rotations (`RandomRotation(0.1)`: up to 0.1 of a full turn either way, ±36°) and zooms
+# show it a slightly different photo every time. As layers inside the model, they run only while
+# training (`fit`); `evaluate` and `predict` see the photos as they are.
+#
+# Augmentation can also live in the `tf.data` pipeline, as in 06. Both are valid. Inside the model (here
+# and in 05), it runs with the model, on the GPU if there is one, and the saved model carries the layers
+# (they do nothing at inference). In the pipeline, it runs on the CPU while the model trains, and the
+# saved model holds no augmentation at all.
 
 # %%
 augmentation = keras.Sequential(
@@ -246,6 +267,12 @@ print(f"from scratch: {scratch_model.count_params():,} weights, all trainable")
 # MobileNetV2 learned its filters from 1.3 million ImageNet photos. Frozen, it turns each photo into
 # 1280 features (`pooling="avg"`), and only a new head learns, from your photos.
 #
+# Why `training=False`? The base holds batch-normalization layers. Because the base is frozen, they
+# already run in inference mode, with their ImageNet statistics (as in 01); `training=False` on the
+# call is the habit from Keras's transfer-learning guide, meant to keep them so if the base is unfrozen
+# later. In the Keras this course installs (3.15.1), that argument alone does not keep them so once
+# layers are trainable again: 06 explains why it freezes each batch-normalization layer instead.
+#
 # **Your task:** write `build_transfer_model(num_classes)`: `Input(IMG_SHAPE)` -> `augmentation` ->
 # `keras.applications.mobilenet_v2.preprocess_input` -> a **frozen** `MobileNetV2(include_top=False,
 # weights="imagenet", pooling="avg")` called with `training=False` -> `Dropout(0.2)` ->
@@ -289,8 +316,9 @@ raise NotImplementedError()
 # %% [markdown]
 # Both models: Adam, sparse categorical cross-entropy (integer labels), accuracy. The learning rate is
 # 3e-3, three times Adam's default, so that both models make real progress within the small budget of
-# epochs. `verbose=2` prints one line per epoch. The seed is reset before each model, so each run can
-# be repeated on its own.
+# epochs. `verbose=2` prints one line per epoch. The seed is reset just before each model trains, so
+# both trainings draw their random augmentations and dropout from the same starting point; each
+# model's starting weights were drawn earlier, when it was built.
 
 # %% tags=["training"]
 histories = {}
@@ -376,7 +404,9 @@ plt.show()
 #
 # Two files. The `.keras` file is the whole model (layers, weights, training settings) for Keras and
 # Python. The TFLite file is the model converted for phones and small devices; only inference survives.
-# The from-scratch model is saved too: grading compares the two on photos your notebook never loads.
+# The from-scratch model is saved too: at grading, the grader compares `my_images_transfer.keras` with
+# `my_images_scratch.keras` on held-back photos (photos your notebook never loads; see "How this notebook
+# is graded").
 
 # %%
 transfer_model.save("my_images_transfer.keras")
@@ -397,7 +427,7 @@ raise NotImplementedError()
 
 # %%
 for file_name in ("my_images_transfer.keras", "my_images.tflite"):
-    print(f"{file_name:26s} {os.path.getsize(file_name) / 2**20:5.1f} MB")
+    print(f"{file_name:26s} {os.path.getsize(file_name) / 1e6:5.1f} MB")
 
 interpreter = tf.lite.Interpreter(model_path="my_images.tflite")
 input_index = interpreter.get_input_details()[0]["index"]
@@ -424,15 +454,19 @@ assert export_difference < 1e-3, f"the TFLite model's probabilities differ from 
 print("export: OK")
 
 # %% [markdown]
-# This test is hidden, like the next: its checks are added when your notebook is graded. The transfer
-# model reaches 0.60 accuracy on the validation photos.
+# This test is hidden, like the next: its checks are added when your notebook is graded. Your
+# notebook's own test: the transfer model reaches 0.60 accuracy on your validation photos. At grading,
+# the grader also measures `my_images_transfer.keras` on the held-back photos, with the threshold in
+# "How this notebook is graded".
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "ad328780a3354ad6fe9a88e0346e1d43", "grade": true, "grade_id": "test_transfer_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: validation accuracy of the transfer model.
 
 # %% [markdown]
-# Last: on the same photos and budget, transfer learning beats training from scratch by at least 0.10
-# in validation accuracy.
+# Last, your notebook's own test: on the same photos and budget, transfer learning beats training from
+# scratch by at least 0.10 in accuracy on your validation photos. At grading, the grader asks more on the
+# held-back photos: at least 0.20, with a from-scratch model that reaches 0.30 itself (see "How this
+# notebook is graded").
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "e2e6b6305022d5a7e89c2042dde2c1f4", "grade": true, "grade_id": "test_transfer_beats_scratch", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: validation accuracy of transfer minus that of the from-scratch convnet.
@@ -442,7 +476,8 @@ print("export: OK")
 #
 # - A folder of class folders is all `image_dataset_from_directory` needs; `validation_split` and a
 #   seed give a repeatable split.
-# - Augmentation layers belong to the model: they run while training and stay off at inference.
+# - Augmentation layers in the model run while training and stay off at inference; in the pipeline
+#   (06) they work as well and leave the saved model without them.
 # - On a few hundred photos, a pretrained base wins by a wide margin over filters learned from scratch.
 # - `EarlyStopping(restore_best_weights=True)` stops on validation and keeps the best epoch.
 # - A `.keras` file for Keras, a TFLite file for devices: check that both answer the same.

@@ -285,6 +285,8 @@ plt.show()
 # prepared image `(224, 224, 3)`. Return a 2-D NumPy array with the last conv layer's spatial size
 # (7x7 at 224 px) and values in [0, 1]. Build
 # `keras.Model(model.input, [model.get_layer(name).output, model.output])` and use `tf.GradientTape`.
+# Guard the last step: a map can be all zeros after the ReLU (no positive evidence anywhere), and
+# dividing by its maximum would then give NaN; divide by `max + 1e-8` (or return the zeros as they are).
 #
 # Which output? The model ends in a softmax, so `model.output` is the class's **probability**. The paper
 # and Keras's own Grad-CAM example use the **score before the softmax** (the logit) instead: a
@@ -402,8 +404,10 @@ plt.show()
 # ## 6. Grading checks
 #
 # This test is hidden: its checks are added when your notebook is graded. It checks that your
-# Grad-CAM finds each dog: the map for the left dog's breed must peak in the left half of the photo
-# (columns 0-3) and the map for the right dog's breed in the right half (columns 4-6).
+# Grad-CAM finds each dog: the map for the left dog's breed must peak in columns 0-3 (left of the
+# centre, or in the centre column, 3) and the map for the right dog's breed in columns 4-6 (right of the
+# centre). At grading, the grader also runs your `grad_cam` on the photo flipped left to right, where the
+# dogs swap sides, and on two crops of the photo (see "How this notebook is graded").
 
 # %% nbgrader={"grade": true, "grade_id": "test_grad_cam_localises", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: each breed's Grad-CAM peaks on its own dog.

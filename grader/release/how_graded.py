@@ -64,7 +64,10 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         "your `get_activations` returns each named layer's real output, in order, without the batch axis"),
     "grad_cam_map": lambda params: "your `grad_cam` returns a finite 7x7 map with values in [0, 1]",
     "grad_cam_localises": lambda params: (
-        "your `grad_cam` map for each dog's breed peaks on that dog, also on photos the grader varies"),
+        "your `grad_cam` map for each dog's breed peaks on that dog (left of the middle column for the left "
+        "dog, right of it for the right dog), on the photo and on the photo flipped left to right, where the "
+        "dogs swap sides; and on two crops of the photo, your map for a class among the crop's top three shows "
+        "what the grader's own Grad-CAM shows"),
     "head_fits_sparse_labels": lambda params: (
         f"your `{params['function']}` returns a head that ends in a softmax over {params['classes']} classes, "
         "compiled with a loss for integer labels on probabilities"),
@@ -77,9 +80,9 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         f"your `{params['function']}(rate)` builds Flatten, Dropout(rate), Dense({params['units']}, relu), "
         f"Dropout(rate), softmax over {params['classes']} classes, with no Dropout at rate 0"),
     "beats_saved_model": lambda params: (
-        f"on {params['held_out_about']}, {_model(params)} is at least {_n(params['min_gain'])} more accurate than "
-        f"`{params['other']}` ({params['against']}), which itself reaches {_n(params['other_at_least'])} (trained, "
-        "not spoiled)"),
+        f"on {params['held_out_about']}, {_model(params)} `{params['model_file']}` is at least "
+        f"{_n(params['min_gain'])} more accurate than `{params['other']}` ({params['against']}), which must itself "
+        f"reach {_n(params['other_at_least'])}, so that only a comparison with a really trained model counts"),
     "tflite_matches": lambda params: (
         f"`{params['tflite']}` gives {_model(params)}'s probabilities, within {params['tolerance']:g}, on "
         f"{params.get('photos', 32)} of the {params['held_out_about']}"),
@@ -100,25 +103,29 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         f"and neither head is below {_n(params['every_head'])}"),
     "held_out_head_accuracy": lambda params: (
         f"your saved head `{params['file']}`, on {params['application']}'s features, reaches "
-        f"{_n(params['threshold'])} accuracy on {params['held_out_about']} (where the grader has no copy of "
-        f"{params['application']}'s ImageNet weights, this test is reported as not measured and earns no points)"),
+        f"{_n(params['threshold'])} accuracy on {params['held_out_about']}; these points can only be earned where "
+        f"the grader has {params['application']}'s ImageNet weights, which it downloads online: a grader without "
+        "them (offline) reports this test as not measured, with no points"),
 }
 
 INTRO = (
     "When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden "
     "tests are added to its test cells. A test earns its points when its test cell passes and the grader's "
     "own check, run outside your notebook on the files it saved or the code you wrote, confirms its line "
-    "below: that way a result counts only if it is real."
+    "below: that way a result counts only if it is real. The lines below are the grader's checks. Your "
+    "notebook's own test cells are described in the text above each of them: where they measure accuracy, "
+    "it is on your validation photos, and their thresholds can differ from the grader's; where a line below "
+    "names held-back photos, the grader measures your saved files on those photos. A test needs both to pass."
 )
 TAMPERING = (
-    "Code that could change how your notebook reports a test (hooks into IPython or Python's tracing, "
-    "patched built-ins or patched library functions the tests use, reading IPython's history) is flagged for "
-    "your instructor to review, and each test's points then rest on the grader's own checks alone; ordinary "
-    "code (any import, `%%time`, `!pip`, `sys.version`) is never flagged."
+    "Code that tampers with the tests (such as replacing a function they call) is flagged for your instructor "
+    "to review, and the tests' points then rest on the grader's own checks alone; ordinary code, such as any import, "
+    "`%%time` or `!pip`, is never flagged."
 )
 FEEDBACK = (
     "Your feedback page shows your cells' outputs only up to the first test cell with hidden tests; run the "
-    "notebook yourself to see the rest."
+    "notebook yourself to see the rest. A line such as `METRIC val_accuracy=0.9500` in a test's output is a "
+    "number that test measured, written so that a program can read it."
 )
 
 
@@ -132,7 +139,8 @@ def graded_tests(assignment: str) -> dict[str, list[str]]:
     spec = spec_for(assignment)
     tests: dict[str, list[str]] = {}
     for check in spec.checks if spec else []:
-        check = CheckSpec(check.test, check.check, {**check.params, "held_out_about": spec.held_out_about})
+        check = CheckSpec(check.test, check.check,
+                          {**check.params, "held_out_about": spec.held_out_about, "model_file": spec.model})
         tests.setdefault(check.test, []).append(check_sentence(check))
     return tests
 
