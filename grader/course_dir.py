@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,36 +12,51 @@ from pathlib import Path
 # Training in the CPU profile takes minutes, not nbgrader's default 30 s per cell.
 CELL_TIMEOUT_SECONDS = 600
 
-CONFIG_TEMPLATE = '''\
-# Written by `course release`; every nbgrader command `course` runs also names this folder on its command line.
-c = get_config()
-c.CourseDirectory.root = {root!r}
-c.CourseDirectory.course_id = "transfer-learning"
-c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
-c.Execute.timeout = {cell_timeout}
-c.Execute.interrupt_on_timeout = True
-# Always the box's kernel (the grading kernelspec is `python3`), whatever kernelspec a handed-in notebook names:
-# nbgrader's OverwriteKernelspec puts back the release's too, and without both a notebook naming another
-# kernel of the machine ran outside the box (tests/test_isolation.py).
-c.Execute.kernel_name = "python3"
-c.FileNameCollectorPlugin.named_regexp = {named_regexp!r}
-c.ZipCollectApp.archive_directory = "archive"
-c.ZipCollectApp.extracted_directory = "extracted"
-c.GenerateFeedback.force = True
-# nbgrader's own generate_feedback, run by hand in this folder, as `course autograde` writes feedback (less its
-# summary table): never a hidden test's code, no output of the graded run from the first hidden test on (code in
-# the notebook could copy the test into it), the student's HTML and scripts sanitized, and no markdown link
-# that runs script.
-c.GenerateFeedback.exporter_class = "grader.grading.safe_links.SafeLinksHTMLExporter"
-c.GenerateFeedback.preprocessors = [
+# Written into every course folder as nbgrader_config.json (settings as data: nbgrader reads JSON config
+# files beside its .py ones). Every nbgrader command `course` runs also names the folder on its command line.
+CONFIG_FILE = "nbgrader_config.json"
+# What `course release` wrote before settings were data: replaced by CONFIG_FILE (an instructor's own
+# nbgrader_config.py, without this first line, is left alone).
+OLD_CONFIG_MARK = "# Written by `course release`"
+# nbgrader warns on every command of a folder without a nbgrader_config.py: one that says where the settings are.
+POINTER = "# nbgrader's settings for this folder are in nbgrader_config.json (written by grader/course_dir.py).\n"
+# nbgrader's own generate_feedback, run by hand in the folder, writes feedback as `course autograde` does (less
+# its summary table): never a hidden test's code, no output of the graded run from the first hidden test on
+# (code in the notebook could copy the test into it), the student's HTML and scripts sanitized, and no markdown
+# link that runs script.
+FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "grader.grading.preprocessors.HideOutputsAfterHiddenTests",
     "grader.grading.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.sanitize.SanitizeHTML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.SanitizeHTML.enabled = True
-'''
+
+
+def course_config(root: Path, cell_timeout: int = CELL_TIMEOUT_SECONDS) -> dict:
+    """nbgrader's settings for a course folder, as traitlets' nested {class: {trait: value}}."""
+    return {
+        "CourseDirectory": {"root": str(root), "course_id": "transfer-learning"},
+        "ClearSolutions": {"code_stub": {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}},
+        # Always the box's kernel (the grading kernelspec is `python3`), whatever kernelspec a handed-in notebook
+        # names: nbgrader's OverwriteKernelspec puts back the release's too, and without both a notebook naming
+        # another kernel of the machine would run outside the box (tests/test_isolation.py).
+        "Execute": {"timeout": cell_timeout, "interrupt_on_timeout": True, "kernel_name": "python3"},
+        "FileNameCollectorPlugin": {"named_regexp": NAMED_REGEXP},
+        "ZipCollectApp": {"archive_directory": "archive", "extracted_directory": "extracted"},
+        "GenerateFeedback": {"force": True, "exporter_class": "grader.grading.safe_links.SafeLinksHTMLExporter",
+                             "preprocessors": FEEDBACK_PREPROCESSORS},
+        "SanitizeHTML": {"enabled": True},
+    }
+
+
+def merged(base: dict, extra: dict) -> dict:
+    """`base` with `extra`'s settings on top, class by class."""
+    out = {name: dict(traits) for name, traits in base.items()}
+    for name, traits in extra.items():
+        out.setdefault(name, {}).update(traits)
+    return out
+
 
 # Submissions are handed in as "<student>__<notebook>.ipynb".
 NAMED_REGEXP = r".*/(?P<student_id>[^\W_][\w.-]*?)__(?P<file_id>[A-Za-z0-9_.-]+\.ipynb)$"
@@ -50,12 +66,14 @@ NAMED_REGEXP = r".*/(?P<student_id>[^\W_][\w.-]*?)__(?P<file_id>[A-Za-z0-9_.-]+\
 class CourseDir:
     root: Path
 
-    def write_config(self, cell_timeout: int = CELL_TIMEOUT_SECONDS, extra: str = "") -> None:
-        """nbgrader_config.py for this folder; `extra` is appended (the grading sandbox's settings)."""
+    def write_config(self, cell_timeout: int = CELL_TIMEOUT_SECONDS, extra: dict | None = None) -> None:
+        """nbgrader_config.json for this folder: course_config, with `extra` on top (the grading sandbox's)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "nbgrader_config.py").write_text(
-            CONFIG_TEMPLATE.format(root=str(self.root), cell_timeout=cell_timeout, named_regexp=NAMED_REGEXP) + extra
-        )
+        python_config = self.root / "nbgrader_config.py"
+        if not python_config.is_file() or python_config.read_text().startswith(OLD_CONFIG_MARK):
+            python_config.write_text(POINTER)
+        config = merged(course_config(self.root, cell_timeout), extra or {})
+        (self.root / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
 
     @property
     def gradebook_url(self) -> str:
@@ -84,7 +102,7 @@ class CourseDir:
     ) -> subprocess.CompletedProcess:
         """Run `nbgrader ARGS` in this course directory; output is captured for the report.
 
-        The folder is named on the command line too: nbgrader_config.py names the folder it was written
+        The folder is named on the command line too: nbgrader_config.json names the folder it was written
         in, and a course folder copied or moved since then would otherwise be read and written there.
         """
         env = dict(os.environ if env is None else env)

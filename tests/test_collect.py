@@ -339,7 +339,7 @@ def test_of_two_files_in_a_zip_the_newest_entry_is_kept(tiny_course, tmp_path):
 
 
 def test_a_course_folder_moved_after_its_release_collects_into_itself(tiny_template, tmp_path):
-    """nbgrader_config.py names the folder it was written in; a copied course must not collect there."""
+    """nbgrader_config.json names the folder it was written in; a copied course must not collect there."""
     from grader.course_dir import CourseDir
 
     moved = CourseDir(tmp_path / "moved")

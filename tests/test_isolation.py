@@ -502,7 +502,7 @@ def test_a_hidden_test_the_kernel_copies_out_never_reaches_the_feedback(graded):
 
 def test_nbgraders_own_generate_feedback_in_the_course_folder_hides_the_same(graded, tmp_path):
     """An instructor who runs `nbgrader generate_feedback` by hand gets pages as safe as `course autograde`'s
-    (nbgrader_config.py): no copied hidden test, the student's script escaped."""
+    (nbgrader_config.json): no copied hidden test, the student's script escaped."""
     from grader.course_dir import CourseDir
 
     course = CourseDir(tmp_path / "course")

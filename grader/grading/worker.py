@@ -185,26 +185,29 @@ def box_failure(log_text: str) -> str:
     return next((line for line in log_text.splitlines() if line.startswith("bwrap: ")), "")
 
 
-def grading_config(limits: Limits, runtime: Path) -> str:
-    """nbgrader settings of a scratch course: sandbox transport, restored cells, output caps, feedback."""
-    return f'''
-# The sandboxed kernel has no network namespace of its own loopback: talk over Unix sockets.
-c.KernelManager.transport = "ipc"
-c.KernelManager.ip = {str(runtime / "kernel")!r}
-# A test cell the student deleted is put back (nbgrader's own OverwriteCells).
-c.OverwriteCells.add_missing_cells = True
-# The tag collect() takes off every cell the release does not skip (cells.py).
-c.Execute.skip_cells_with_tag = {SKIP_TAG!r}
-c.LimitOutput.max_lines = 1000
-c.LimitOutputSize.max_chars = {limits.output_chars}
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                    SaveAutoGrades)
-from grader.grading.preprocessors import ExecuteKeepingFinishedCells, LimitOutputSize
-c.Autograde.autograde_preprocessors = [ExecuteKeepingFinishedCells, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, LimitOutputSize, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
-'''
+def grading_config(limits: Limits, runtime: Path) -> dict:
+    """nbgrader settings of a scratch course, on top of the course's (course_dir.course_config): sandbox
+    transport, restored cells, output caps, and the preprocessors that run and score the notebook."""
+    return {
+        # The sandboxed kernel has no network namespace of its own loopback: talk over Unix sockets.
+        "KernelManager": {"transport": "ipc", "ip": str(runtime / "kernel")},
+        # A test cell the student deleted is put back (nbgrader's own OverwriteCells).
+        "OverwriteCells": {"add_missing_cells": True},
+        # The tag collect() takes off every cell the release does not skip (cells.py).
+        "Execute": {"skip_cells_with_tag": SKIP_TAG},
+        "LimitOutput": {"max_lines": 1000},
+        "LimitOutputSize": {"max_chars": limits.output_chars},
+        "Autograde": {"autograde_preprocessors": [
+            "grader.grading.preprocessors.ExecuteKeepingFinishedCells",
+            "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput",
+            "grader.grading.preprocessors.LimitOutputSize",
+            "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ]},
+    }
 
 
 def _check_outputs(check: dict) -> list:
