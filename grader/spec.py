@@ -20,7 +20,7 @@ CALIBRATED_LIMITS = {"heads_trained": "train_accuracy", "head_overfits": "min_ga
 @dataclass(frozen=True)
 class CheckSpec:
     test: str  # the nbgrader grade_id whose points depend on this check
-    check: str  # a function name in grader.grading.model_checks.CHECKS
+    check: str  # a name in grader.grading.checks.REGISTRY
     params: dict = field(default_factory=dict)
 
 

@@ -8,12 +8,13 @@ import pytest
 
 from grader import paths
 from grader.grading import probes
-from grader.grading.code_checks import CODE_CHECKS
+from grader.grading.checks import CODE, REGISTRY, checks_of
 from grader.grading.examples import load_examples
 from grader.grading.probes import callback_probes, probe_plan, probe_seed, run_probes
 from grader.notebooks import write_ipynb
 from grader.spec import spec_for
 
+CODE_CHECKS = {name: REGISTRY[name].function() for name in checks_of(CODE)}
 ASSIGNMENT = "05_horses_or_humans"
 PARAMS = {"cell": "callback", "class": "StopAtAccuracy"}
 

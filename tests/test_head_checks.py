@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from grader.grading import head_checks
+from grader.grading.checks import HEADS, REGISTRY, checks_of
 from grader.grading.head_checks import HeadMeasurement, HeadsUnusable, measure_heads
 from grader.grading.model_checks import Context
 from grader.spec import spec_for
@@ -19,9 +20,9 @@ SOLUTION = {"no_dropout": HeadMeasurement(1.0, 0.780, 0.688, 250), "dropout": He
 UNTRAINED = {"no_dropout": HeadMeasurement(0.21, 0.196, 1.61, 250), "dropout": HeadMeasurement(0.21, 0.196, 1.61, 250)}
 
 
-@pytest.mark.parametrize("check", sorted(head_checks.HEAD_CHECKS))
+@pytest.mark.parametrize("check", sorted(checks_of(HEADS)))
 def test_the_solution_passes_and_untrained_heads_fail(check):
-    verdict = head_checks.HEAD_CHECKS[check]
+    verdict = REGISTRY[check].function()
     ok, message, _ = verdict(SOLUTION, PARAMS[check])
     assert ok, message
     ok, message, _ = verdict(UNTRAINED, PARAMS[check])

@@ -56,3 +56,17 @@ def test_every_test_is_confirmed_by_a_check_of_the_graders(name):
     spec = spec_for(name)
     checked = {check.test for check in spec.checks} if spec else set()
     assert tests <= checked, f"{name}: no grader check for {sorted(tests - checked)}"
+
+
+def test_every_check_of_the_course_is_registered_and_exists():
+    """data/grading.toml names checks of the one registry (checks.py), and each registered check is a function
+    of its module."""
+    from grader.grading.checks import REGISTRY
+    from grader.spec import spec_for
+
+    for name in NAMES:
+        spec = spec_for(name)
+        for check in spec.checks if spec else []:
+            assert check.check in REGISTRY, f"{name}: {check.check} is not a registered check"
+    for check in REGISTRY.values():
+        assert callable(check.function()), check

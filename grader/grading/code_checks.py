@@ -8,7 +8,7 @@ evaluator's box, against the grader's own reference: to be judged right, the res
 ones for these probes, so the code has to compute them.
 
 Every check takes its params (data/grading.toml), the folder the probes wrote (`probes`) and the plan
-they ran (`plan`, probes.probe_plan), and returns (passed, message).
+they ran (`plan`, probes.probe_plan), and returns (passed, message); checks.py registers them.
 """
 
 from __future__ import annotations
@@ -429,15 +429,3 @@ def features_in_order(params: dict, probes: Path, plan: dict) -> tuple[bool, str
         return False, f"{name}, run by the grader: the labels are not the dataset's, in its order"
     return True, (f"{name}, run by the grader in a fresh process on {count} photos in batches of {action['batch']} "
                   "through a stand-in extractor: every row and label, in order")
-
-
-CODE_CHECKS = {
-    "callback_stops_at_target": callback_stops_at_target,
-    "activations_match_layers": activations_match_layers,
-    "grad_cam_map": grad_cam_map,
-    "grad_cam_localises": grad_cam_localises,
-    "head_fits_sparse_labels": head_fits_sparse_labels,
-    "cell_builds_frozen_base": cell_builds_frozen_base,
-    "head_with_dropout": head_with_dropout,
-    "features_in_order": features_in_order,
-}

@@ -164,12 +164,3 @@ def heads_accuracy(measured: dict[str, HeadMeasurement], params: dict) -> tuple[
     return not problems, (f"accuracy on the grader's {measured['dropout'].held_out_count} held-out photos (its own "
                           f"copy): {detail}" + ("; " + ", ".join(problems) if problems else
                                                  f"; the dropout head reaches {params['min_accuracy']}")), best
-
-
-HEAD_CHECKS = {
-    "heads_trained": heads_trained,
-    "head_overfits": head_overfits,
-    "gap_not_wider": gap_not_wider,
-    "loss_lowered": loss_lowered,
-    "heads_accuracy": heads_accuracy,
-}

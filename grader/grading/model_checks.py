@@ -1,32 +1,21 @@
 """Checks the grader makes on a saved model, in a fresh process the student's code never ran in.
 
-Each check is a plain function `(model, params, context) -> CheckResult`; `CHECKS` names them for
-data/grading.toml. They look only at what the `.keras` file holds (layers, trainable flags,
-weights, compile settings) and at held-out photos, so nothing a notebook redefines can change them.
+Each check is a plain function `(model, params, context) -> (passed, message[, metric])`, registered by
+name in checks.py (the names data/grading.toml uses). They look only at what the `.keras` file holds
+(layers, trainable flags, weights, compile settings) and at held-out photos, so nothing a notebook
+redefines can change them.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
-
-
-@dataclass
-class CheckResult:
-    test: str
-    check: str
-    passed: bool
-    message: str
-    metric: float | None = None
-    not_measured: str = ""  # reason, when the check could not run here
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -342,25 +331,8 @@ def _accuracy_verdict(predicted: np.ndarray, labels: np.ndarray, params: dict) -
     return accuracy >= threshold, message, accuracy
 
 
-CHECKS = {
-    "base_frozen": base_frozen,
-    "output_shape": output_shape,
-    "head_layers": head_layers,
-    "base_ends_at": base_ends_at,
-    "base_matches_imagenet": base_matches_imagenet,
-    "loss_matches_activation": loss_matches_activation,
-    "held_out_accuracy": held_out_accuracy,
-    "held_out_head_accuracy": held_out_head_accuracy,
-    "trainable_from": trainable_from,
-    "batchnorm_frozen": batchnorm_frozen,
-    "learning_rate_lowered": learning_rate_lowered,
-    "beats_saved_model": beats_saved_model,
-    "tflite_matches": tflite_matches,
-}
-
-
-def run_check(name: str, model: keras.Model, params: dict, context: Context) -> tuple:
-    """`CHECKS[name]`, after the preconditions any check may ask for in data/grading.toml.
+def run_check(check: Callable, model: keras.Model, params: dict, context: Context) -> tuple:
+    """A model check of this module, after the preconditions any check may ask for in data/grading.toml.
 
     `fine_tuned = true`: the saved base must have trainable layers. An exercise left untouched saves
     the frozen phase-1 model, which would otherwise pass "BN frozen", "frozen layers unchanged" and
@@ -368,4 +340,4 @@ def run_check(name: str, model: keras.Model, params: dict, context: Context) -> 
     """
     if params.get("fine_tuned") and not pretrained_base(model).trainable_weights:
         return False, "no layer of the saved base can train: the model was not fine-tuned"
-    return CHECKS[name](model, params, context)
+    return check(model, params, context)
