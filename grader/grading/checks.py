@@ -106,9 +106,17 @@ class Evidence:
             probes = self.probes
             if probes is None:
                 probes = Path(tempfile.mkdtemp(prefix="probes-"))
+                self._loaded["own folder"] = probes
                 run_probes(plan, self.notebook, probes)
             self._loaded["probes"] = (probes, plan)
         return self._loaded["probes"]
+
+    def close(self) -> None:
+        """Remove the folder the probes wrote when they ran here."""
+        import shutil
+
+        if "own folder" in self._loaded:
+            shutil.rmtree(self._loaded.pop("own folder"), ignore_errors=True)
 
     def heads(self) -> dict:
         from grader.grading.head_checks import measure_heads

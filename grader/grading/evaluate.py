@@ -36,7 +36,10 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     if wait is not None:
         wait()
     evidence = Evidence(spec, model_file, mirror, notebook, probes)
-    return [judge(check, evidence).to_dict() for check in spec.checks]
+    try:
+        return [judge(check, evidence).to_dict() for check in spec.checks]
+    finally:
+        evidence.close()
 
 
 def main() -> None:
