@@ -630,8 +630,11 @@ def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_the_rerun_finishes(tiny_
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, files),
                "--course", str(tiny_course.root), "--workers", "1"]
+    # As from an instructor's terminal: a test run started in the background of a shell (as CI may be) inherits
+    # SIGINT ignored, and so would the command.
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     journal = tiny_course.root / "grading_journal.jsonl"
     scratch = tiny_course.root / ".grading" / "scratch"
 
@@ -642,6 +645,7 @@ def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_the_rerun_finishes(tiny_
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not next_one_under_way():
         time.sleep(0.1)
+    assert process.poll() is None, "the run ended before it could be stopped"
     time.sleep(1)  # the next submission's kernel is starting
     os.killpg(process.pid, signal.SIGINT)
     stopped = time.monotonic()
