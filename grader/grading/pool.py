@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable
 
 from tqdm import tqdm
@@ -46,12 +47,15 @@ def grade_all(
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
         # Ctrl-C reaches every process of the terminal's group: the workers start with SIGINT ignored
         # (kept across exec), so that only this process stops the run, the way stop_workers says.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # (Only the main thread may set a signal's handler: from another thread the workers keep it.)
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
             cluster = LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.CRITICAL)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if main:
+                signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     try:
         futures = {client.submit(grade_submission, task, pure=False,
