@@ -84,8 +84,8 @@ def released(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_on_one_pool(released, tmp_path_factory):
-    """The graded examples of every assignment (test_grading.py) and the measured exploits on every
-    release (test_tampering.py), graded in one run on one pool: one kit, collect and Dask start per
+    """The graded examples of every assignment (test_grading.py), their untouched copies with the measured
+    exploits added (test_tampering.py), graded in one run on one pool: one kit, collect and Dask start per
     assignment, and no core idle between the two sets. Returns (examples, results) per assignment."""
     from grader.assets.environment import notebook_environment
     from grader.grading.autograde import autograde_many
@@ -95,6 +95,6 @@ def graded_on_one_pool(released, tmp_path_factory):
     course = released[0]
     folder = tmp_path_factory.mktemp("handed_in")
     examples, files, rosters = example_files(course, folder)
-    for assignment, exploits in exploit_files(course, folder).items():
+    for assignment, exploits in exploit_files(course, folder, examples).items():
         files.setdefault(assignment, []).extend(exploits)
     return examples, autograde_many(course, files, notebook_environment(), rosters)

@@ -136,7 +136,7 @@ def graded_examples(graded_on_one_pool):
     assignment -> (examples, results)."""
     examples, results = graded_on_one_pool
     return {assignment: (examples[assignment], [r for r in results[assignment]
-                                                if not r.student.startswith(("cheat_", "snoop_"))])
+                                                if not r.student.startswith(("cheat_hooks", "snoop_"))])
             for assignment in examples}
 
 

@@ -147,34 +147,38 @@ def course(released):
 # looks for the held-out photos among its box's mounts and puts what it finds into its error, which reaches
 # the feedback. Nothing in it trips the static check, so the notebook is run and the probes with it.
 SNOOP_PROBES = """import os
+import sys
 
-try:
-    get_ipython  # the grading kernel has it; the grader's probes do not
-except NameError:
+if "ipykernel" not in sys.modules:  # the grading kernel has it; the grader's probes do not
     mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
     found = [name for path in mounts if "held_out" in path or "validation" in path
              for _, _, names in os.walk(path) for name in names][:5]
-    raise RuntimeError("SNOOPED " + " ".join(found)) from None
+    raise RuntimeError("SNOOPED " + " ".join(found))
 """
 SNOOPED = "05_horses_or_humans"
 
 
-def exploit_files(course, folder):
-    """The untouched release of every notebook with both measured exploits, written as a hand-in per
-    assignment (flagged, run, and confirmed by nothing: a kernel that reports every test passed earns only
-    what the grader's own checks find), and 05's release with a callback cell that snoops from inside the
-    grader's probes."""
+def exploit_files(course, folder, examples=None):
+    """Both measured exploits added to the untouched copy of every notebook: the graded examples' untouched
+    hand-in (its file rewritten, so no second run of the same notebook), or, for an assignment without
+    examples here, a copy of the release. Flagged, run, and confirmed by nothing, a kernel that reports every
+    test passed earns only what the grader's own checks find. And 05's release with a callback cell that
+    snoops from inside the grader's probes: the files to add, per assignment."""
     files = {}
     for assignment in assignments():
         release_nb = read_ipynb(course.release(assignment) / f"{assignment}.ipynb")
-        nb = copy.deepcopy(release_nb)
-        # The graded examples' trims of ungraded work (submissions/examples/*.toml's top-level setup_replace):
-        # the flagged copy is run like any hand-in, and its points do not depend on that work.
-        apply_replacements(nb, example_setup(assignment), f"{assignment} exploits", setup=True)
+        student = hooked_student(examples or {}, assignment)
+        if student == HOOKED:
+            nb = copy.deepcopy(release_nb)
+            # The graded examples' trims of ungraded work (submissions/examples/*.toml's setup_replace).
+            apply_replacements(nb, example_setup(assignment), f"{assignment} exploits", setup=True)
+            files[assignment] = [folder / f"{HOOKED}__{assignment}.ipynb"]
+        else:
+            nb = copy.deepcopy(next(e.notebook for e in examples[assignment] if e.student == student))
+            files[assignment] = []
         cell = _solution_cell(nb)
         cell.source = EXPLOITS["custom_exc"] + EXPLOITS["assert_to_pass"] + cell.source
-        files[assignment] = [folder / f"cheat_hooks__{assignment}.ipynb"]
-        write_ipynb(nb, files[assignment][-1])
+        write_ipynb(nb, folder / f"{student}__{assignment}.ipynb")
         if assignment == SNOOPED:
             nb = copy.deepcopy(release_nb)
             next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "callback").source = \
@@ -184,11 +188,20 @@ def exploit_files(course, folder):
     return files
 
 
+HOOKED = "cheat_hooks"
+
+
+def hooked_student(examples: dict, assignment: str) -> str:
+    """Who hands in the untouched notebook with the exploits: the untouched example, or HOOKED."""
+    return next((e.student for e in examples.get(assignment, []) if e.kind == "untouched"), HOOKED)
+
+
 @pytest.fixture(scope="module")
 def exploits_graded(graded_on_one_pool):
     """The exploits' results, graded on the session's one pool beside the graded examples (conftest.py)."""
-    _, results = graded_on_one_pool
-    return {assignment: [r for r in rows if r.student.startswith("cheat_")] for assignment, rows in results.items()}
+    examples, results = graded_on_one_pool
+    return {assignment: [r for r in rows if r.student == hooked_student(examples, assignment)]
+            for assignment, rows in results.items()}
 
 
 @pytest.mark.parametrize("assignment", assignments())
