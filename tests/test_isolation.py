@@ -567,32 +567,48 @@ def test_a_students_script_never_reaches_a_feedback_page(graded):
     assert script_links(page) == []
 
 
+class GradingCommand:
+    """`course autograde` on four tiny hand-ins that each sleep a while, as a process of its own, with a
+    temporary directory of this test's own (short: the kernel's sockets live there) for it and a rerun."""
+
+    def __init__(self, course, tmp_path, monkeypatch, prefix: str, sleep: int):
+        folder = tmp_path / "in"
+        folder.mkdir()
+        self.course, self.students = course, [f"s{i}" for i in range(4)]
+        self.files = [handed_in(course, folder, s, f"import time\ntime.sleep({sleep})\n" + SOLUTION)
+                      for s in self.students]
+        self.env = plain_env(tmp_path)
+        self.temporary = Path(tempfile.mkdtemp(prefix=prefix))
+        self.env["TMPDIR"] = str(self.temporary)
+        monkeypatch.setattr(tempfile, "tempdir", str(self.temporary))
+        self.journal = course.root / "grading_journal.jsonl"
+
+    def start(self, **popen) -> subprocess.Popen:
+        command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, self.files),
+                   "--course", str(self.course.root), "--workers", "1"]
+        return subprocess.Popen(command, env=self.env, start_new_session=True, **popen)
+
+    def wait_for_the_second_submission(self) -> None:
+        """Until the first grade is written and the next submission's kernel, evaluator and probes have folders."""
+        scratch = self.course.root / ".grading" / "scratch"
+
+        def under_way() -> bool:
+            records = [r.read_text() for r in scratch.glob(f"*/{OUTSIDE_FOLDERS}")]
+            return self.journal.is_file() and self.journal.read_text().count("\n") >= 1 and \
+                any(r.count("\n") == 3 for r in records)
+
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not under_way():
+            time.sleep(0.1)
+
+
 def test_a_killed_run_resumes_without_grading_anyone_twice(tiny_course, tmp_path, monkeypatch):
     """`course autograde` killed once the first grade is written and the next submission is under way; the
     rerun grades only the rest, and removes the temporary folders the killed run left behind."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    students = [f"s{i}" for i in range(4)]
-    files = [handed_in(tiny_course, folder, s, "import time\ntime.sleep(2)\n" + SOLUTION) for s in students]
-    env = plain_env(tmp_path)
-    # A temporary directory of this test's own (short: the kernel's sockets live there), for both runs.
-    temporary = Path(tempfile.mkdtemp(prefix="killed-run-"))
-    env["TMPDIR"] = str(temporary)
-    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-    command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, files),
-               "--course", str(tiny_course.root), "--workers", "1"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    journal = tiny_course.root / "grading_journal.jsonl"
-    scratch = tiny_course.root / ".grading" / "scratch"
-
-    def next_one_under_way() -> bool:
-        records = [r.read_text() for r in scratch.glob(f"*/{OUTSIDE_FOLDERS}")]
-        return journal.is_file() and journal.read_text().count("\n") >= 1 and any(r.count("\n") == 3 for r in records)
-
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not next_one_under_way():
-        time.sleep(0.1)
+    run = GradingCommand(tiny_course, tmp_path, monkeypatch, "killed-run-", sleep=2)
+    process = run.start(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run.wait_for_the_second_submission()
+    students, files, env, temporary, journal = run.students, run.files, run.env, run.temporary, run.journal
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     first = journal.read_text().count("\n")
@@ -620,33 +636,15 @@ def test_ctrl_c_stops_at_once_keeps_what_was_graded_and_the_rerun_finishes(tiny_
 
     import psutil
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    students = [f"s{i}" for i in range(4)]
-    files = [handed_in(tiny_course, folder, s, "import time\ntime.sleep(3)\n" + SOLUTION) for s in students]
-    env = plain_env(tmp_path)
-    temporary = Path(tempfile.mkdtemp(prefix="stopped-run-"))
-    env["TMPDIR"] = str(temporary)
-    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-    command = [sys.executable, "-m", "grader.cli", "autograde", ASSIGNMENT, *map(str, files),
-               "--course", str(tiny_course.root), "--workers", "1"]
+    run = GradingCommand(tiny_course, tmp_path, monkeypatch, "stopped-run-", sleep=3)
     # As from an instructor's terminal: a test run started in the background of a shell (as CI may be) inherits
     # SIGINT ignored, and so would the command.
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    journal = tiny_course.root / "grading_journal.jsonl"
-    scratch = tiny_course.root / ".grading" / "scratch"
-
-    def next_one_under_way() -> bool:
-        records = [r.read_text() for r in scratch.glob(f"*/{OUTSIDE_FOLDERS}")]
-        return journal.is_file() and journal.read_text().count("\n") >= 1 and any(r.count("\n") == 3 for r in records)
-
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not next_one_under_way():
-        time.sleep(0.1)
+    process = run.start(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    run.wait_for_the_second_submission()
     assert process.poll() is None, "the run ended before it could be stopped"
     time.sleep(1)  # the next submission's kernel is starting
+    students, files, env, temporary, journal = run.students, run.files, run.env, run.temporary, run.journal
     os.killpg(process.pid, signal.SIGINT)
     stopped = time.monotonic()
     out, err = process.communicate(timeout=60)
