@@ -37,7 +37,7 @@ test: $(STAMP) sandbox
 	$(BIN)/ruff check .
 	ZIZMOR=$(BIN)/zizmor .ci/lint-workflows
 	$(BIN)/course assets prepare
-	$(BIN)/python -m grader.nbval_notebooks build/nbval
+	$(BIN)/python -m devtools.nbval_notebooks build/nbval
 	@# nbval runs one kernel at a time and leaves a core idle for a third of its run (vmstat): it runs beside
 	@# the test suite, in a session of its own, and its report is printed after the suite's. The suite runs
 	@# its light tests first (beside nbval) and the graded examples' pool last (tests/conftest.py).
@@ -57,7 +57,7 @@ release: $(STAMP)
 # solution notebook started through its Colab copy's set-up cell. Its environment is rebuilt when the
 # freeze or the pins change; COLAB_PYTHON=/path/to/python3.13 names the interpreter.
 COLAB_TWIN := build/colab-twin/.venv/.installed
-$(COLAB_TWIN): data/colab/pip-freeze.txt data/colab/SOURCE.toml requirements.txt pyproject.toml grader/colab_freeze.py
+$(COLAB_TWIN): data/colab/pip-freeze.txt data/colab/SOURCE.toml requirements.txt pyproject.toml devtools/colab_freeze.py
 	.ci/colab-twin env
 
 colab-twin: $(COLAB_TWIN)

@@ -60,7 +60,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _limits(args: argparse.Namespace):
-    from grader.grading.sandbox import GIB, Limits
+    from grader.sandbox.box import GIB, Limits
 
     return Limits(cell_timeout=args.cell_timeout, submission_timeout=args.timeout,
                   memory_bytes=int(args.memory_gb * GIB), output_chars=args.output_chars, threads=args.threads)
@@ -86,9 +86,9 @@ def _inputs(names: list[str]) -> list[Path]:
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from grader.grading.collect import collect
-    from grader.grading.course_lock import grading_lock
-    from grader.grading.terminal import printable
+    from grader.autograde.course_lock import grading_lock
+    from grader.collect.intake import collect
+    from grader.terminal import printable
 
     course = _course(args)
     with grading_lock(course):  # collect empties and refills the folders a grading run reads
@@ -108,7 +108,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 def read_roster_file(path: Path) -> list[str]:
     """One student id a line (names may hold spaces: "josé maría"); blank lines and `#` comments skipped;
     each id in NFC, as collect names students."""
-    from grader.grading.collector import student_id
+    from grader.nbgrader_ext.collector import student_id
 
     lines = (line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines())
     return [student_id(line) for line in lines if line and not line.startswith("#")]
@@ -116,9 +116,10 @@ def read_roster_file(path: Path) -> list[str]:
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
-    from grader.grading.autograde import GradingInterrupted, autograde, export_grades
-    from grader.grading.canvas import write_canvas_csv
-    from grader.grading.report import format_table, grade_rows, write_csv
+    from grader.autograde.class_run import GradingInterrupted, autograde
+    from grader.export.canvas import write_canvas_csv
+    from grader.export.nbgrader_export import export_grades
+    from grader.export.report import format_table, grade_rows, write_csv
 
     course = _course(args)
     roster = read_roster_file(Path(args.roster)) if args.roster else None
@@ -159,7 +160,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
-    from grader.grading.validate import format_report, validate
+    from grader.student.validate import format_report, validate
 
     notebook = _inputs([args.notebook])[0]
     release = Path(args.release) if args.release else None
@@ -173,8 +174,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 DEFAULT_ROUNDTRIP = "05_horses_or_humans"
 
 
+def _devtools() -> None:
+    """Make the checkout's development tools importable: they are not installed with the grader (an instructor's
+    installed `course` grades a class without them), and they need the checkout's solutions and examples."""
+    if not (paths.REPO_ROOT / "devtools" / "__init__.py").is_file():
+        raise SystemExit("this command runs from a checkout of the course repository (its devtools/ folder): "
+                         "clone it and run `make grade` there")
+    if str(paths.REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(paths.REPO_ROOT))
+
+
 def _cmd_roundtrip(args: argparse.Namespace) -> int:
-    from grader.roundtrip import roundtrip
+    _devtools()
+    from devtools.roundtrip import roundtrip
 
     only = None if args.all else args.assignment or [DEFAULT_ROUNDTRIP]
     ok = roundtrip(only=only)
@@ -183,7 +195,8 @@ def _cmd_roundtrip(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from grader.calibrate import calibrate, errors_report, summary
+    _devtools()
+    from devtools.calibrate import calibrate, errors_report, summary
     from grader.release.build import assignments
 
     runs = calibrate(args.notebooks or assignments(), args.seeds)
@@ -271,10 +284,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from grader.assets.mirror import AssetError
-    from grader.grading.course_lock import CourseBusy
-    from grader.grading.kit import KitError
-    from grader.grading.sandbox import SandboxError
+    from grader.autograde.course_lock import CourseBusy
+    from grader.autograde.kit import KitError
     from grader.notebooks import NotebookError
+    from grader.sandbox.box import SandboxError
 
     try:
         return args.func(args)

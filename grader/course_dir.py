@@ -26,8 +26,8 @@ POINTER = "# nbgrader's settings for this folder are in nbgrader_config.json (wr
 # link that runs script.
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
-    "grader.grading.preprocessors.HideOutputsAfterHiddenTests",
-    "grader.grading.preprocessors.HideHiddenTests",
+    "grader.nbgrader_ext.preprocessors.HideOutputsAfterHiddenTests",
+    "grader.nbgrader_ext.preprocessors.HideHiddenTests",
     "nbconvert.preprocessors.sanitize.SanitizeHTML",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
@@ -40,11 +40,11 @@ def course_config(root: Path, cell_timeout: int = CELL_TIMEOUT_SECONDS) -> dict:
         "ClearSolutions": {"code_stub": {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}},
         # Always the box's kernel (the grading kernelspec is `python3`), whatever kernelspec a handed-in notebook
         # names: nbgrader's OverwriteKernelspec puts back the release's too, and without both a notebook naming
-        # another kernel of the machine would run outside the box (tests/test_isolation.py).
+        # another kernel of the machine would run outside the box (tests/autograde/test_isolation.py).
         "Execute": {"timeout": cell_timeout, "interrupt_on_timeout": True, "kernel_name": "python3"},
         "FileNameCollectorPlugin": {"named_regexp": NAMED_REGEXP},
         "ZipCollectApp": {"archive_directory": "archive", "extracted_directory": "extracted"},
-        "GenerateFeedback": {"force": True, "exporter_class": "grader.grading.safe_links.SafeLinksHTMLExporter",
+        "GenerateFeedback": {"force": True, "exporter_class": "grader.nbgrader_ext.safe_links.SafeLinksHTMLExporter",
                              "preprocessors": FEEDBACK_PREPROCESSORS},
         "SanitizeHTML": {"enabled": True},
     }

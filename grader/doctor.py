@@ -85,8 +85,8 @@ def _meminfo_gib(field: str) -> float:
 
 def sandbox() -> list[Finding]:
     from grader.assets.environment import notebook_environment
-    from grader.grading.preflight import check_sandbox
-    from grader.grading.sandbox import SandboxError, asset_folders
+    from grader.sandbox.box import SandboxError, asset_folders
+    from grader.sandbox.preflight import check_sandbox
 
     findings = []
     if APPARMOR_USERNS.is_file():

@@ -12,7 +12,7 @@ from grader import paths
 SPEC_FILE = paths.DATA_DIR / "grading.toml"
 # The grader's own limits, on numbers it measures itself that no notebook threshold matches (other photos,
 # another quantity): check -> the parameter holding the limit. `course calibrate` records each check's
-# metric (`grader_<check>` in data/calibration.csv) and tests/test_calibration.py holds the limits to it.
+# metric (`grader_<check>` in data/calibration.csv) and tests/devtools/test_calibration.py holds the limits to it.
 CALIBRATED_LIMITS = {"heads_trained": "train_accuracy", "head_overfits": "min_gap", "loss_lowered": "min_reduction",
                      "heads_accuracy": "min_accuracy", "beats_saved_model": "min_gain"}
 
@@ -20,7 +20,7 @@ CALIBRATED_LIMITS = {"heads_trained": "train_accuracy", "head_overfits": "min_ga
 @dataclass(frozen=True)
 class CheckSpec:
     test: str  # the nbgrader grade_id whose points depend on this check
-    check: str  # a name in grader.grading.checks.REGISTRY
+    check: str  # a name in grader.checks.registry.REGISTRY
     params: dict = field(default_factory=dict)
 
 
@@ -34,7 +34,7 @@ class AssignmentSpec:
     held_out_prepared: str = ""  # or relative to the prepared cache (photos held back by `course assets prepare`)
     held_out_classes: tuple[str, ...] = ()
     held_out_about: str = "photos your notebook never loads"  # for the students, in the release
-    # Heads the notebook saves on their own, measured on the grader's features (grader/grading/head_checks.py):
+    # Heads the notebook saves on their own, measured on the grader's features (grader/checks/head_checks.py):
     # `files` (role -> file name), `application` (the base), `training` (the notebook's training photos).
     heads: dict = field(default_factory=dict)
 

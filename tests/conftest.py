@@ -7,8 +7,8 @@ import shutil
 import nbformat
 import pytest
 
+from grader.autograde.kit import build_kit
 from grader.course_dir import CourseDir
-from grader.grading.kit import build_kit
 from grader.notebooks import assign_cell_ids, write_ipynb
 
 ASSIGNMENT = "a1"
@@ -88,9 +88,9 @@ def graded_on_one_pool(released, tmp_path_factory):
     exploits added (test_tampering.py), graded in one run on one pool: one kit, collect and Dask start per
     assignment, and no core idle between the two sets. Returns (examples, results) per assignment."""
     from grader.assets.environment import notebook_environment
-    from grader.grading.autograde import autograde_many
-    from tests.test_grading import example_files
-    from tests.test_tampering import exploit_files
+    from grader.autograde.class_run import autograde_many
+    from tests.autograde.test_grading import example_files
+    from tests.collect.test_tampering import exploit_files
 
     course = released[0]
     folder = tmp_path_factory.mktemp("handed_in")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,8 @@ from grader.assets.tfds_offline import is_prepared, prepare_tfds_dataset
 # activations for a batch of 32 photos are 26-78 MB each. Each new step then faults its memory in again,
 # page by page, in the operating system's time. Freed memory is kept and reused instead (one arena, no
 # per-block mmap, no trimming): training notebooks take less kernel CPU and peak memory, with the same
-# metrics (`python -m grader.benchmarks.allocator`; figures in docs/benchmarks.md).
-# tests/test_sandbox.py checks that the settings reach the box.
+# metrics (`python -m devtools.benchmarks.allocator`; figures in docs/benchmarks.md).
+# tests/sandbox/test_sandbox.py checks that the settings reach the box.
 MALLOC_TUNABLES = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295:glibc.malloc.arena_max=1"
 
 
@@ -43,6 +44,29 @@ def offline_locations(cache: Path | None = None) -> dict[str, Path]:
         "TFHUB_CACHE_DIR": cache / "tfhub_modules",
         "IPYTHONDIR": cache / "ipython",
     }
+
+
+def downloaded_locations() -> dict[str, Path]:
+    """Where the libraries keep what they downloaded on an online machine (their own defaults)."""
+    return {
+        "KERAS_HOME": Path.home() / ".keras",
+        "TFDS_DATA_DIR": Path.home() / "tensorflow_datasets",
+        "TFHUB_CACHE_DIR": Path(tempfile.gettempdir()) / "tfhub_modules",
+    }
+
+
+def asset_environment(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the asset locations filled in where this machine cached the downloads.
+
+    A grading kernel has no network: it must find what the notebooks download where this machine
+    cached it (online instructors: run each solution once first). Inside the box HOME is /tmp,
+    so the usual places are passed explicitly.
+    """
+    env = dict(env)
+    for name, cached in downloaded_locations().items():
+        if not env.get(name) and cached.is_dir():
+            env[name] = str(cached)
+    return env
 
 
 def prepare(mirror: Path | None = None, cache: Path | None = None) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Stage 3: the grades out of nbgrader's gradebook: the grade table, grades.csv, Canvas's import file."""

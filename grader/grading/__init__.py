@@ -1,1 +1,0 @@
-"""Submissions -> nbgrader's collect/autograde/feedback/export -> grades."""

@@ -1,0 +1,1 @@
+"""What a student runs before handing in: the visible tests and the points."""
