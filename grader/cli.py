@@ -92,7 +92,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
     course = _course(args)
     with grading_lock(course):  # collect empties and refills the folders a grading run reads
-        result = collect(course, args.assignment, _inputs(args.files), args.pattern)
+        result = collect(course, args.assignment, _inputs(args.files), args.pattern, _canvas_export(args))
     for student in result.students:
         notes = "; ".join(result.changes.get(student, []))
         print(printable(f"collected  {student}" + (f"  ({notes})" if notes else "")))
@@ -114,15 +114,35 @@ def read_roster_file(path: Path) -> list[str]:
     return [student_id(line) for line in lines if line and not line.startswith("#")]
 
 
+def _canvas_export(args: argparse.Namespace) -> Path | None:
+    """The Canvas gradebook export named by --canvas-gradebook, checked to be readable before anything runs."""
+    if not args.canvas_gradebook:
+        return None
+    from grader.canvas_roster import read_canvas_roster
+
+    path = _inputs([args.canvas_gradebook])[0]
+    read_canvas_roster(path)
+    return path
+
+
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
     from grader.autograde.class_run import GradingInterrupted, autograde
+    from grader.canvas_roster import CanvasRoster, read_canvas_roster
     from grader.export.canvas import write_canvas_csv
+    from grader.export.canvas_feedback import write_canvas_feedback
     from grader.export.nbgrader_export import export_grades
     from grader.export.report import format_table, grade_rows, write_csv
 
+    if not 0 <= args.late_penalty < 1:
+        raise SystemExit(f"--late-penalty {args.late_penalty}: a fraction of the points, from 0 up to (not) 1")
     course = _course(args)
+    export = _canvas_export(args)
+    canvas = read_canvas_roster(export) if export else CanvasRoster()
     roster = read_roster_file(Path(args.roster)) if args.roster else None
+    if roster is None and export:
+        roster = [student.student_id for student in canvas.students]  # who is missing: the whole class
+    column = canvas.assignment_column(args.assignment)
     last_written = [0.0]
 
     def write_grades(results: dict, every_seconds: float = 0.0) -> list:
@@ -130,9 +150,11 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
         each write reads the whole class from the gradebook)."""
         if time.monotonic() - last_written[0] < every_seconds:
             return []
-        rows = grade_rows(course, [r for assignment_results in results.values() for r in assignment_results])
+        rows = grade_rows(course, [r for assignment_results in results.values() for r in assignment_results],
+                          late_penalty=args.late_penalty)
         write_csv(rows, course.root / "grades.csv")
-        write_canvas_csv(rows, course.root / "canvas_grades.csv")
+        write_canvas_csv(rows, course.root / "canvas_grades.csv", roster=canvas.by_student_id(),
+                         assignment_columns={args.assignment: column} if column else None)
         last_written[0] = time.monotonic()
         return rows
 
@@ -140,7 +162,8 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
         results = autograde(course, args.assignment, _inputs(args.files), notebook_environment(), roster=roster,
                             limits=_limits(args), workers=args.workers, scheduler=args.scheduler,
                             sandbox=not args.no_sandbox, regrade=args.regrade, pattern=args.pattern,
-                            on_result=lambda so_far: write_grades(so_far, every_seconds=5.0))
+                            on_result=lambda so_far: write_grades(so_far, every_seconds=5.0),
+                            canvas_roster=export, late_penalty=args.late_penalty)
     except GradingInterrupted as stop:
         write_grades(stop.results)
         export_grades(course, course.root / "nbgrader_grades.csv")
@@ -155,6 +178,12 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     print(format_table(rows))
     print(f"grades: {course.root / 'grades.csv'}  Canvas import: {course.root / 'canvas_grades.csv'}  "
           f"feedback: {course.root / 'feedback'}")
+    if export:
+        pages = write_canvas_feedback(course, results, course.root / "feedback_for_canvas.zip")
+        print(f"Canvas: grades in column {column or args.assignment!r} "
+              f"({'as the export names it' if column else 'a new column: no column of the export matches'}); "
+              f"{len(pages)} feedback page(s) in {course.root / 'feedback_for_canvas.zip'} "
+              "(the assignment's Upload Submissions attaches each to its student)")
     return 0
 
 
@@ -243,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--course", default=str(paths.build_dir() / "course"), help="nbgrader course directory")
         p.add_argument("--pattern", help="regexp with groups student_id and file_id, matched against each file's "
                                          "path (default: <student>__<notebook>.ipynb)")
+        p.add_argument("--canvas-gradebook", metavar="EXPORT_CSV",
+                       help="Canvas's gradebook export (Grades > Export): the files are Canvas's Download "
+                            "Submissions zip, unchanged, each Canvas user the student the export names")
 
     col = sub.add_parser("collect", help="file handed-in notebooks under their students (nbgrader zip_collect)")
     course_options(col)
@@ -257,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--threads", type=int, default=0,
                        help="TensorFlow threads per kernel, pinned to its share of the cores (default: TensorFlow's "
                             "own choice, unpinned; faster here, see the README)")
+    grade.add_argument("--late-penalty", type=float, default=0.0, metavar="FRACTION",
+                       help="with --canvas-gradebook: the fraction of the points a hand-in Canvas marked late loses "
+                            "(default 0: Canvas's own late policy applies)")
     grade.add_argument("--regrade", action="store_true", help="grade again submissions already graded")
     grade.add_argument("--no-sandbox", action="store_true", help="run kernels without isolation (trusted notebooks)")
     grade.add_argument("--timeout", type=float, default=1800, help="seconds allowed per submission")
@@ -286,12 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     from grader.assets.mirror import AssetError
     from grader.autograde.course_lock import CourseBusy
     from grader.autograde.kit import KitError
+    from grader.canvas_roster import CanvasExportError
     from grader.notebooks import NotebookError
     from grader.sandbox.box import SandboxError
 
     try:
         return args.func(args)
-    except (AssetError, NotebookError, SandboxError, KitError, CourseBusy) as error:
+    except (AssetError, NotebookError, SandboxError, KitError, CourseBusy, CanvasExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

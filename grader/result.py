@@ -31,5 +31,7 @@ class SubmissionResult:
     # What the page of a hand-in that was not graded may tell the student ("": only its status's own words).
     # Never the grading log, which holds the kernel's stderr and the grader's own paths.
     student_reason: str = ""
+    late: bool = False  # Canvas marked the graded hand-in late (its download's "_LATE")
+    canvas_file: str = ""  # the graded file's name in Canvas's download, where it came from one
     autograded_json: str | None = None
     feedback_html: str | None = None

@@ -61,10 +61,17 @@ def autograde(
     regrade: bool = False,
     pattern: str | None = None,
     on_result: Callable[[dict[str, list[SubmissionResult]]], None] | None = None,
+    canvas_roster: Path | None = None,
+    late_penalty: float = 0.0,
 ) -> list[SubmissionResult]:
-    """Collect `files`, grade each new or changed submission, and report one result per student."""
+    """Collect `files`, grade each new or changed submission, and report one result per student.
+
+    With `canvas_roster` (Canvas's gradebook export) the files are Canvas's download, named as Canvas names
+    them (grader/nbgrader_ext/canvas_collector.py); a hand-in Canvas marked late loses `late_penalty` of its
+    points in the grades (0: none here, Canvas's own late policy applies).
+    """
     return autograde_many(course, {assignment: files}, env, {assignment: roster or []}, limits, workers,
-                          scheduler, sandbox, regrade, pattern, on_result)[assignment]
+                          scheduler, sandbox, regrade, pattern, on_result, canvas_roster, late_penalty)[assignment]
 
 
 def autograde_many(
@@ -79,6 +86,8 @@ def autograde_many(
     regrade: bool = False,
     pattern: str | None = None,
     on_result: Callable[[dict[str, list[SubmissionResult]]], None] | None = None,
+    canvas_roster: Path | None = None,
+    late_penalty: float = 0.0,
 ) -> dict[str, list[SubmissionResult]]:
     """`autograde` for several assignments (`files[assignment]`) on one pool of workers.
 
@@ -103,13 +112,15 @@ def autograde_many(
         writer = GradebookWriter(course)
         grading = course.root / ".grading"
         options = RunOptions(env, limits, grading / "scratch", sandbox, regrade,
-                             pin_cpus=bool(limits.threads) and workers > 1 and not scheduler)
+                             pin_cpus=bool(limits.threads) and workers > 1 and not scheduler,
+                             late_penalty=late_penalty)
         results: dict[str, list[SubmissionResult]] = {}
         plans: dict[str, Plan] = {}
-        for assignment, (collected, kit) in _collected(course, files, grading / "kits", pattern, workers).items():
+        collected_kits = _collected(course, files, grading / "kits", pattern, canvas_roster, workers)
+        for assignment, (collected, kit) in collected_kits.items():
             _report_not_collected(course, assignment, collected, writer)
             plans[assignment] = plan(course, assignment, collected, kit, writer.finished(assignment), options)
-            results[assignment] = list(collected.rejects) + plans[assignment].kept
+            results[assignment] = [_with_canvas_file(r, collected) for r in collected.rejects] + plans[assignment].kept
         tasks = [task for p in plans.values() for task in p.tasks]
         graded = _grade(tasks, plans, results, writer, workers, scheduler, on_result, options.scratch,
                         desc=f"autograde {', '.join(files)}")
@@ -121,17 +132,24 @@ def autograde_many(
 
 
 def _collected(course: CourseDir, files: dict[str, list[Path]], kits: Path, pattern: str | None,
-               workers: int) -> dict[str, tuple]:
+               canvas_roster: Path | None, workers: int) -> dict[str, tuple]:
     """assignment -> (collected, kit), in the order of `files`. Each is two nbgrader processes (zip_collect,
     generate_assignment: about 10 s here, mostly start-up), and each assignment has folders of its own: they
     run side by side, before any submission is graded."""
     from concurrent.futures import ThreadPoolExecutor
 
     def prepare(assignment: str) -> tuple:
-        return collect(course, assignment, files[assignment], pattern), build_kit(course, assignment, kits)
+        return (collect(course, assignment, files[assignment], pattern, canvas_roster),
+                build_kit(course, assignment, kits))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
         return dict(zip(files, threads.map(prepare, files), strict=True))
+
+
+def _with_canvas_file(reject: SubmissionResult, collected: CollectResult) -> SubmissionResult:
+    """A rejected hand-in with the Canvas file it came from, so that its page can go back to Canvas."""
+    names = [name for (student, _), name in sorted(collected.canvas_files.items()) if student == reject.student]
+    return replace(reject, canvas_file=names[0]) if names else reject
 
 
 def _report_not_collected(course: CourseDir, assignment: str, collected: CollectResult,

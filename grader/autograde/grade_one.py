@@ -43,7 +43,7 @@ def grade_submission(task: GradingTask) -> SubmissionResult:
     started = time.monotonic()
     timings: dict[str, float] = {}
     result = SubmissionResult(task.student, task.assignment, CRASHED, notebook_name=task.notebook_name,
-                              sha256=task.sha256, grading=task.grading)
+                              sha256=task.sha256, grading=task.grading, late=task.late, canvas_file=task.canvas_file)
     scratch = Scratch(task)
     boxes: tuple = ()
     try:
@@ -113,7 +113,14 @@ def _notes(task: GradingTask, scratch: Scratch) -> list[str]:
     """What the grade's reason and the feedback page say beside the points."""
     timeouts = scratch.log.read_text(errors="replace").count("Timeout waiting for execute reply")
     notes = [f"{timeouts} cell(s) interrupted at the {task.limits.cell_timeout} s cell time limit"] if timeouts else []
-    return notes + ([task.tampering] if task.tampering else [])
+    return notes + ([task.tampering] if task.tampering else []) + ([late_note(task.late_penalty)] if task.late else [])
+
+
+def late_note(penalty: float) -> str:
+    """What the feedback and the grade's reason say of a hand-in Canvas marked late."""
+    if penalty:
+        return f"handed in late (Canvas marks it late): {penalty:.0%} of the points are taken off the score above"
+    return "handed in late (Canvas marks it late): the course's late policy on Canvas applies to this score"
 
 
 def _feedback(task: GradingTask, scratch: Scratch, checks: list[dict], notes: list[str]) -> tuple[str | None, str]:

@@ -35,6 +35,7 @@ class RunOptions:
     sandbox: bool = True
     regrade: bool = False
     pin_cpus: bool = False
+    late_penalty: float = 0.0
 
 
 def plan(course: CourseDir, assignment: str, collected: CollectResult, kit: Path, done: dict[str, dict],
@@ -54,7 +55,8 @@ def plan(course: CourseDir, assignment: str, collected: CollectResult, kit: Path
                 assignment, student, name, path.read_text(), str(kit), str(options.scratch), options.env,
                 options.limits, held_out=held_out, sandbox=options.sandbox,
                 tampering=tampering_reason(tampering) if tampering else "", pin_cpus=options.pin_cpus,
-                grading=grading_now,
+                grading=grading_now, late=student in collected.late, late_penalty=options.late_penalty,
+                canvas_file=collected.canvas_files.get((student, name), ""),
             )
             previous = done.get(student)
             unchanged = previous and previous["sha256"] == task.sha256
@@ -65,7 +67,8 @@ def plan(course: CourseDir, assignment: str, collected: CollectResult, kit: Path
                 result.kept.append(SubmissionResult(
                     student, assignment, previous["status"],
                     join_reasons("already graded, not graded again", previous["reason"]),
-                    checks=previous.get("checks", [])))
+                    checks=previous.get("checks", []), notebook_name=name, late=task.late,
+                    canvas_file=task.canvas_file))
                 continue
             result.tasks.append(task)
     return result

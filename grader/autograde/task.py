@@ -24,6 +24,9 @@ class GradingTask:
     tampering: str = ""  # why the notebook is flagged for review (collect/tampering.py), or ""
     pin_cpus: bool = False  # pin this worker's kernels to its share of the cores
     grading: str = ""  # what grades it (kit.grading_fingerprint), kept in the grading journal
+    late: bool = False  # Canvas marked it late
+    late_penalty: float = 0.0  # the fraction of the points a late hand-in loses (0: Canvas's own policy applies)
+    canvas_file: str = ""  # its name in Canvas's download
 
     @property
     def sha256(self) -> str:

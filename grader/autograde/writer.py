@@ -50,7 +50,8 @@ class GradebookWriter:
         entry = {
             "student": outcome.student, "assignment": outcome.assignment, "status": outcome.status,
             "reason": outcome.reason, "sha256": outcome.sha256, "grading": outcome.grading, "checks": outcome.checks,
-            "timings": outcome.timings, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "timings": outcome.timings, "late": outcome.late, "canvas_file": outcome.canvas_file,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         with open(self.journal, "a") as f:
             f.write(json.dumps(entry) + "\n")

@@ -23,6 +23,7 @@ from pathlib import Path
 from grader.collect.archives import archive_problem
 from grader.collect.cells import restore_cells, same_notebook
 from grader.course_dir import CourseDir
+from grader.nbgrader_ext.canvas_collector import CanvasCollectorPlugin, canvas_file
 from grader.nbgrader_ext.collector import NO_MATCH_REASON, ColabCollectorPlugin
 from grader.notebooks import NotebookError, read_ipynb, write_ipynb
 from grader.result import MALFORMED, SubmissionResult
@@ -33,7 +34,6 @@ from grader.result import MALFORMED, SubmissionResult
 # josé maría, प्रिया, whose vowel signs are combining marks): anything but a slash or a control character,
 # not starting with a dot, an underscore or a space. Names are matched in NFC (collector.student_id).
 COLAB_NAMED_REGEXP = r".*/(?P<student_id>[^\x00-\x1f\x7f/._\s][^\x00-\x1f\x7f/]*?)__(?P<file_id>[^/]+\.ipynb)$"
-PLUGIN = f"{ColabCollectorPlugin.__module__}.{ColabCollectorPlugin.__name__}"
 # The largest notebook read: parsing JSON costs memory by its shape, not its size (20 MB of tiny lists
 # took 1.1 GB and 13 s to read here, 20 MB of output text 126 MB), in the process that grades the whole
 # class. The release's notebooks with their outputs are 2-6 MB; grading re-runs the cells, so a student
@@ -55,13 +55,20 @@ class CollectResult:
     # id, and a second row for them would stand beside their grade).
     unmatched: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # unmatched file -> why it was not collected
+    # From Canvas's download (canvas_roster): students whose graded hand-in Canvas marked late, and the Canvas
+    # file name each collected notebook came from, (student, notebook) -> name.
+    late: set[str] = field(default_factory=set)
+    canvas_files: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str | None = None) -> CollectResult:
+def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str | None = None,
+            canvas_roster: Path | None = None) -> CollectResult:
     """Collect `inputs` (.ipynb files, folders, .zip archives) for `assignment` with nbgrader's zip_collect.
 
     `pattern` is nbgrader's `named_regexp` (groups `student_id` and `file_id`), matched against
-    the path of each extracted file; the default takes "<student>__<notebook>.ipynb".
+    the path of each extracted file; the default takes "<student>__<notebook>.ipynb". With
+    `canvas_roster` (Canvas's gradebook export) the files are named as Canvas's "Download Submissions"
+    names them, and each Canvas user is the student the export says (CanvasCollectorPlugin).
     """
     pattern = pattern or COLAB_NAMED_REGEXP
     notebooks = sorted(p.name for p in course.release(assignment).glob("*.ipynb"))
@@ -77,16 +84,24 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
     archive.mkdir(parents=True)
     _stage(inputs, archive, rejected, result)
 
-    plugin = ColabCollectorPlugin(
-        named_regexp=pattern, notebooks=notebooks, archive_root=str(archive), extracted_root=str(extracted)
-    )
+    if canvas_roster is not None:
+        plugin_class = CanvasCollectorPlugin
+        plugin = CanvasCollectorPlugin(roster=str(canvas_roster.resolve()), notebooks=notebooks,
+                                       archive_root=str(archive), extracted_root=str(extracted))
+        options = [f"--CanvasCollectorPlugin.roster={canvas_roster.resolve()}"]
+    else:
+        plugin_class = ColabCollectorPlugin
+        plugin = ColabCollectorPlugin(named_regexp=pattern, notebooks=notebooks, archive_root=str(archive),
+                                      extracted_root=str(extracted))
+        options = [f"--ColabCollectorPlugin.named_regexp={pattern}"]
     if any(archive.iterdir()):
+        name = plugin_class.__name__
         run = course.nbgrader(
             "zip_collect", assignment, "--force",
-            f"--collector={PLUGIN}",
-            f"--ColabCollectorPlugin.named_regexp={pattern}",
-            f"--ColabCollectorPlugin.archive_root={archive}",
-            f"--ColabCollectorPlugin.extracted_root={extracted}",
+            f"--collector={plugin_class.__module__}.{name}",
+            *options,
+            f"--{name}.archive_root={archive}",
+            f"--{name}.extracted_root={extracted}",
             "--ZipCollectApp.archive_directory=archive",
             "--ZipCollectApp.extracted_directory=extracted",
             "--ExtractorPlugin.zip_ext=['.zip']",
@@ -102,6 +117,10 @@ def collect(course: CourseDir, assignment: str, inputs: list[Path], pattern: str
             _unmatched(path, extracted, rejected, note, pattern, result)
         else:
             handed_in[info["student_id"], info["file_id"]].append((path, note))
+            if info.get("canvas_file"):
+                result.canvas_files[info["student_id"], info["file_id"]] = info["canvas_file"]
+                if info.get("late"):
+                    result.late.add(info["student_id"])
 
     problems: dict[str, list[str]] = defaultdict(list)
     for (student, notebook), files in sorted(handed_in.items()):
@@ -202,6 +221,8 @@ def _unmatched(path: Path, extracted: Path, rejected: Path, reason: str, pattern
     if reason == NO_MATCH_REASON:
         expected = "<student>__<notebook>.ipynb" if pattern == COLAB_NAMED_REGEXP else f"the pattern {pattern!r}"
         reason = f"file name {path.name!r} does not match {expected}"
+        if canvas_file(path.name):
+            reason += " (it is named as Canvas's Download Submissions names files: pass --canvas-gradebook EXPORT.csv)"
     result.unmatched.append(name)
     result.reasons[name] = reason
 

@@ -12,8 +12,9 @@ The layout is the one Canvas's own gradebook export writes and its importer read
 - Second row: "Points Possible" in the first column and each assignment's points under it; the
   importer uses them for assignments it creates.
 - One row per student. The importer finds the student by ID (Canvas's user id), else SIS User ID,
-  else SIS Login ID, else by name. nbgrader's student id goes in SIS Login ID (and Student) unless a
-  roster gives Canvas's own values.
+  else SIS Login ID, else by name. With Canvas's gradebook export as the roster (grader/canvas_roster.py)
+  each row carries the student's Canvas ID, SIS ids, name and Section from it; without one, nbgrader's
+  student id goes in SIS Login ID (and Student).
 - A blank (or "-") cell means "no score"; "EX" means excused. The grader never excuses: that is the
   instructor's decision, so it never writes "EX".
 
@@ -34,9 +35,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from grader.canvas_roster import CanvasStudent
 from grader.export.report import GradeRow
 from grader.result import CRASHED, GRADED, GRADER_ERROR, MALFORMED, MISSING, TIMED_OUT
 
@@ -44,37 +45,6 @@ STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "Points Possible"
 ZERO_STATUSES = {TIMED_OUT, CRASHED, MALFORMED}
 NO_GRADE_STATUSES = {GRADER_ERROR}
-
-
-@dataclass(frozen=True)
-class CanvasStudent:
-    """Who a student is in Canvas; any field may be empty."""
-
-    name: str = ""
-    canvas_id: str = ""
-    sis_user_id: str = ""
-    sis_login_id: str = ""
-    section: str = ""
-
-
-def read_roster(path: Path) -> dict[str, CanvasStudent]:
-    """nbgrader student id -> Canvas identity, from a CSV with Canvas's column names.
-
-    Canvas's own gradebook export works as it is: its SIS Login ID is taken as the nbgrader id. Where
-    the ids differ, add a `student_id` column holding the nbgrader id. Rows without an id (Canvas's
-    "Points Possible" row) are skipped.
-    """
-    roster = {}
-    # utf-8-sig: Canvas's export may start with a byte-order mark (its option for Excel).
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        for record in csv.DictReader(f):
-            record = {k.strip(): (v or "").strip() for k, v in record.items() if k}
-            key = record.get("student_id") or record.get("SIS Login ID", "")
-            if not key or POINTS_POSSIBLE in record.get("Student", ""):
-                continue
-            roster[key] = CanvasStudent(record.get("Student", ""), record.get("ID", ""), record.get("SIS User ID", ""),
-                                        record.get("SIS Login ID", ""), record.get("Section", ""))
-    return roster
 
 
 def canvas_score(row: GradeRow, *, missing_score: float | None = None) -> str:
@@ -104,8 +74,8 @@ def write_canvas_csv(
 
     points_possible: assignment -> its points (default: the most any graded row could earn; blank if
         none was graded, and Canvas keeps the assignment's own).
-    roster: nbgrader student id -> Canvas identity (see `read_roster`); students not in it are
-        identified by SIS Login ID = their nbgrader id.
+    roster: nbgrader student id -> Canvas identity (`CanvasRoster.by_student_id()` of Canvas's gradebook
+        export); students not in it are identified by SIS Login ID = their nbgrader id.
     missing_score: what a missing submission gets (default: blank, see the module's docstring).
     assignment_columns: assignment -> Canvas column header, e.g. "Horses or humans (4711)" as
         Canvas's export names it (default: the nbgrader assignment name).

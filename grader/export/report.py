@@ -25,18 +25,24 @@ class GradeRow:
     max_points: dict[str, float] = field(default_factory=dict)
     # Tests that could not run where they were graded (e.g. no InceptionV3 weights offline): reason.
     not_measured: dict[str, str] = field(default_factory=dict)
+    late: bool = False  # Canvas marked the hand-in late
+    late_penalty: float = 0.0  # the fraction of the points a late hand-in loses here
 
     @property
     def total(self) -> float:
-        return sum(self.points.values())
+        """The points, less the late penalty where there is one."""
+        points = sum(self.points.values())
+        return round(points * (1 - self.late_penalty), 4) if self.late else points
 
 
-def grade_rows(course: CourseDir, results: list[SubmissionResult]) -> list[GradeRow]:
-    """One row per result, with the points nbgrader recorded for each test cell."""
+def grade_rows(course: CourseDir, results: list[SubmissionResult], late_penalty: float = 0.0) -> list[GradeRow]:
+    """One row per result, with the points nbgrader recorded for each test cell; a hand-in Canvas marked late
+    loses `late_penalty` of them in its total."""
     rows = []
     with Gradebook(course.gradebook_url) as gradebook:
         for result in results:
-            row = GradeRow(result.student, result.assignment, result.status, result.reason)
+            row = GradeRow(result.student, result.assignment, result.status, result.reason, late=result.late,
+                           late_penalty=late_penalty)
             if result.status == GRADED:
                 try:
                     notebooks = gradebook.find_submission(result.assignment, result.student).notebooks
@@ -71,11 +77,12 @@ def write_csv(rows: list[GradeRow], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "status", *tests, "total", "reason"])
+        writer.writerow(["student", "assignment", "status", *tests, "total", "late", "reason"])
         for row in rows:
+            late = (f"late, {row.late_penalty:.0%} off" if row.late_penalty else "late") if row.late else ""
             writer.writerow([row.student, row.assignment, row.status,
                              *["not measured" if t in row.not_measured else row.points.get(t, "") for t in tests],
-                             row.total, "; ".join(filter(None, [row.reason, *row.not_measured.values()]))])
+                             row.total, late, "; ".join(filter(None, [row.reason, *row.not_measured.values()]))])
 
 
 def format_table(rows: list[GradeRow], expected: dict[str, dict[str, float]] | None = None) -> str:

@@ -72,10 +72,9 @@ class ColabCollectorPlugin(FileNameCollectorPlugin):
         Public so that `grader.collect.intake` can explain, file by file, what zip_collect did.
         """
         path = Path(submitted_file)
-        if path.name.startswith(".") or "__MACOSX" in path.parts:
-            return None, SYSTEM_FILE_REASON
-        if path.suffix not in self.valid_ext:
-            return None, f"not a notebook ({path.suffix or 'no extension'})"
+        skipped = self.skipped(path)
+        if skipped:
+            return None, skipped
         # macOS archives store names decomposed (NFD: "e" + a combining accent), Windows and Colab composed
         # (NFC): one student either way, as the roster names them (student_id()).
         info = self._match(unicodedata.normalize("NFC", submitted_file))
@@ -86,6 +85,14 @@ class ColabCollectorPlugin(FileNameCollectorPlugin):
         if not info.get("timestamp"):
             info["timestamp"] = self.timestamp(path)
         return info, note
+
+    def skipped(self, path: Path) -> str:
+        """Why a file is no submission at all ("" for a notebook)."""
+        if path.name.startswith(".") or "__MACOSX" in path.parts:
+            return SYSTEM_FILE_REASON
+        if path.suffix not in self.valid_ext:
+            return f"not a notebook ({path.suffix or 'no extension'})"
+        return ""
 
     def notebook_for(self, file_id: str) -> tuple[str, str]:
         """The release notebook a file_id stands for, and how it was recognised."""

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from grader import result as statuses
-from grader.export.canvas import CanvasStudent, canvas_score, read_roster, write_canvas_csv
+from grader.canvas_roster import CanvasStudent, read_canvas_roster
+from grader.export.canvas import canvas_score, write_canvas_csv
 from grader.export.report import GradeRow
 from grader.result import CRASHED, GRADED, GRADER_ERROR, MALFORMED, MISSING, TIMED_OUT
 
@@ -138,7 +139,7 @@ def test_roster_from_a_canvas_export(tmp_path):
         "    Points Possible,,,,,10\n"
         '"Liddell, Alice",101,S-1,alice,Sec A,9\n'
         '"Müller, Jörg",102,S-2,jmuller@example.edu,Sec B,8\n'.encode())
-    roster = read_roster(export)
+    roster = read_canvas_roster(export).by_student_id()
     assert roster == {
         "alice": CanvasStudent("Liddell, Alice", "101", "S-1", "alice", "Sec A"),
         "jmuller@example.edu": CanvasStudent("Müller, Jörg", "102", "S-2", "jmuller@example.edu", "Sec B"),
@@ -147,10 +148,3 @@ def test_roster_from_a_canvas_export(tmp_path):
     table = read(tmp_path / "c.csv")
     assert table[2] == ["Liddell, Alice", "101", "S-1", "alice", "Sec A", "2"]
     assert table[3] == ["bob", "", "", "bob", "", "0"]  # not in the roster: matched by SIS Login ID
-
-
-def test_roster_with_a_student_id_column(tmp_path):
-    roster_csv = tmp_path / "roster.csv"
-    roster_csv.write_text("student_id,Student,ID,SIS Login ID\njm,\"Müller, Jörg\",102,jmuller@example.edu\n",
-                          encoding="utf-8")
-    assert read_roster(roster_csv) == {"jm": CanvasStudent("Müller, Jörg", "102", "", "jmuller@example.edu", "")}
