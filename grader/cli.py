@@ -187,6 +187,26 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_similarity(args: argparse.Namespace) -> int:
+    from grader.course_dir import CourseDir
+    from grader.review.similarity_report import similarity, write_report
+    from grader.terminal import printable
+
+    course = CourseDir(Path(args.course).resolve())
+    found = similarity(course, args.assignment)
+    path = course.root / f"similarity_{args.assignment}.html"
+    write_report(found, path, top=args.top)
+    for answer in found.not_compared:
+        print(printable(f"not compared: {answer.student}: {answer.problem}"))
+    for pair in found.code[:5]:
+        print(printable(f"code    {pair.similarity:4.0%}  {pair.first} and {pair.second}"))
+    for pair in found.models[:5]:
+        print(printable(f"models  {pair.surprise:4.1f}  {pair.first} and {pair.second} ({pair.shared} shared "
+                        f"mistakes, {pair.expected:.2f} expected)"))
+    print(f"similarity report: {path}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
     from grader.student.validate import format_report, validate
@@ -300,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--output-chars", type=int, default=100_000, help="characters kept per cell output")
     grade.set_defaults(func=_cmd_autograde)
 
+    sim = sub.add_parser("similarity", help="after autograde: rank pairs of students by how alike their answer code "
+                                            "and their models' mistakes are (an HTML page)")
+    sim.add_argument("assignment")
+    sim.add_argument("--course", default=str(paths.build_dir() / "course"), help="nbgrader course directory")
+    sim.add_argument("--top", type=int, default=50, help="pairs listed in each ranking, beside those over its mark")
+    sim.set_defaults(func=_cmd_similarity)
+
     val = sub.add_parser("validate", help="run a notebook's visible tests and show the points, before handing in")
     val.add_argument("notebook")
     val.add_argument("--release", help="the release notebook, to restore cell metadata Colab dropped")
@@ -323,11 +350,13 @@ def main(argv: list[str] | None = None) -> int:
     from grader.autograde.kit import KitError
     from grader.canvas_roster import CanvasExportError
     from grader.notebooks import NotebookError
+    from grader.review.similarity_report import SimilarityError
     from grader.sandbox.box import SandboxError
 
     try:
         return args.func(args)
-    except (AssetError, NotebookError, SandboxError, KitError, CourseBusy, CanvasExportError) as error:
+    except (AssetError, NotebookError, SandboxError, KitError, CourseBusy, CanvasExportError,
+            SimilarityError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -218,7 +218,7 @@ def _predicted_classes(scores: np.ndarray, activation: str) -> np.ndarray:
     return scores.argmax(axis=-1)
 
 
-def held_out_accuracy(model, params, context) -> tuple[bool, str, float]:
+def held_out_accuracy(model, params, context) -> tuple[bool, str, float, dict]:
     # The model's own input size where it has one: the full profile may train at another size.
     images, labels = held_out_images(context, model.input_shape[1])
     scores = model.predict(images, batch_size=32, verbose=0)
@@ -252,7 +252,7 @@ def reference_features_model(application: str, size: int, weights: str = "",
     return keras.Model(inputs, base(module[application].preprocess_input(inputs)))
 
 
-def held_out_head_accuracy(head, params, context) -> tuple[bool, str, float]:
+def held_out_head_accuracy(head, params, context) -> tuple[bool, str, float, dict]:
     """A head saved on its own (the check's `file`), put by the grader on its own copy of the pretrained
     base and measured on the held-out photos: the student's kernel computes none of it."""
     size = params.get("size", context.image_size)
@@ -322,13 +322,15 @@ def tflite_matches(model, params, context) -> tuple[bool, str, float]:
                 ), difference
 
 
-def _accuracy_verdict(predicted: np.ndarray, labels: np.ndarray, params: dict) -> tuple[bool, str, float]:
+def _accuracy_verdict(predicted: np.ndarray, labels: np.ndarray, params: dict) -> tuple[bool, str, float, dict]:
     accuracy = float((predicted == labels).mean())
     threshold = params["threshold"]
     verdict = "reaches" if accuracy >= threshold else "is below"
     message = (f"accuracy {accuracy:.3f} on the grader's {len(labels)} held-out photos (its own copy) "
                f"{verdict} the threshold {threshold}")
-    return accuracy >= threshold, message, accuracy
+    # The mistakes themselves, for the similarity report (grader/review/model_similarity.py).
+    wrong = {str(i): int(predicted[i]) for i in np.flatnonzero(predicted != labels)}
+    return accuracy >= threshold, message, accuracy, {"photos": len(labels), "wrong": wrong}
 
 
 def run_check(check: Callable, model: keras.Model, params: dict, context: Context) -> tuple:

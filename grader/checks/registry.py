@@ -7,9 +7,10 @@ A check judges one kind of evidence, named by `Check.evidence`:
 - "heads": the heads a notebook saved, measured on the grader's own features (head_checks.py):
   `(measured, params)`.
 
-Each returns `(passed, message)` or `(passed, message, metric)`. `judge` gives a check its evidence,
-loaded once per submission (`Evidence`), and turns the outcome, or the reason there is none (no held-out
-photos here, the grader's own weights missing, a file of an unexpected kind), into a CheckResult.
+Each returns `(passed, message)`, `(passed, message, metric)` or, for the held-out accuracy, `(passed,
+message, metric, answers)` (the model's mistakes, for the class's similarity report). `judge` gives a check
+its evidence, loaded once per submission (`Evidence`), and turns the outcome, or the reason there is none (no
+held-out photos here, the grader's own weights missing, a file of an unexpected kind), into a CheckResult.
 data/grading.toml names checks by their names here. Nothing here imports TensorFlow until a check runs.
 """
 

@@ -16,6 +16,9 @@ class CheckResult:
     passed: bool
     message: str
     metric: float | None = None
+    # What the model answered where it was wrong, for the class's similarity report: {"photos": N,
+    # "wrong": {photo index: predicted class}} on the held-out photos, in their order.
+    answers: dict | None = None
     not_measured: str = ""  # reason, when the check could not run here
 
     def to_dict(self) -> dict:
