@@ -156,3 +156,19 @@ def test_a_class_of_one_says_so(course_05, tmp_path):
     run = subprocess.run([sys.executable, "-m", "grader.cli", "similarity", HW, "--course", str(course_05.root)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "1 student(s) collected" in run.stderr and "two at least" in run.stderr, run.stderr
+
+
+def test_the_graded_examples_are_compared_by_their_code_and_their_measured_models(graded_on_one_pool, released):
+    """On the graded examples' class: the mistakes the grader measured reach the journal and the report."""
+    from grader.result import GRADED
+    from grader.review.similarity_report import similarity
+
+    _, results = graded_on_one_pool
+    measured = {r.student: c["answers"] for r in results[HW] if r.status == GRADED
+                for c in r.checks if c.get("answers")}
+    assert len(measured) >= 2, "graded examples with a measured model"
+    found = similarity(released[0], HW)
+    pairs = {(p.first, p.second): p for p in found.models}
+    for first, second in combinations(sorted(measured), 2):
+        pair = pairs[first, second]
+        assert pair.photos == measured[first]["photos"] and pair.mistakes[0] == len(measured[first]["wrong"])
