@@ -52,7 +52,9 @@ def canvas_import(path, export_rows):
         student = student or next((r for r in export_rows if sis_login is not None and row[sis_login] and
                                    r["SIS Login ID"] == row[sis_login]), None)
         student = student or next((r for r in export_rows if r["Student"] == row[0]), None)
-        grades = {h: row[i].strip() for i, h in assignments if row[i].strip() not in ("", "-")}
+        # A blank or "-" is no score (no change); "EX" (any case) excuses the student.
+        grades = {h: "excused" if row[i].strip().casefold() == "ex" else row[i].strip()
+                  for i, h in assignments if row[i].strip() not in ("", "-")}
         matched.append((student["ID"] if student else None, grades))
     return matched
 
