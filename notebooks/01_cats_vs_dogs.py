@@ -333,3 +333,28 @@ hub_model.summary()
 hub_history = hub_model.fit(train_batches, epochs=1, validation_data=validation_batches)
 print(f"validation accuracy after 1 epoch: TF-Hub head {hub_history.history['val_accuracy'][-1]:.3f} | "
       f"Keras head {history.history['val_accuracy'][0]:.3f}")
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "01_cats_vs_dogs",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/01_cats_vs_dogs.ipynb",
+    tested={
+        'read': ['all', 'getattr', 'hasattr', 'int', 'isinstance', 'keras', 'len', 'np', 'print', 'str', 'zip'],
+        'attributes': ['__name__', 'activation', 'argmax', 'array_equal', 'astype', 'get', 'get_config', 'get_weights', 'layers', 'loss', 'losses', 'numpy', 'output_shape', 'predict', 'shape', 'sum', 'trainable', 'trainable_weights'],
+        'called': ['argmax', 'array_equal', 'astype', 'get', 'get_config', 'get_weights', 'numpy', 'predict', 'sum'],
+        'bound': [],
+    },
+)
+

@@ -450,3 +450,28 @@ plt.show()
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "5112f4b18db304f86a7b1f092d2f677e", "grade": true, "grade_id": "test_inception_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: InceptionV3 (with ImageNet weights) reaches the validation threshold.
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "02_flowers",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/02_flowers.ipynb",
+    tested={
+        'read': ['RuntimeError', 'final_val_accuracy', 'getattr', 'hasattr', 'image_batches', 'int', 'isinstance', 'keras', 'len', 'print', 'str'],
+        'attributes': ['__name__', 'activation', 'argmax', 'get', 'get_config', 'input_shape', 'layers', 'load_model', 'loss', 'losses', 'models', 'numpy', 'output_shape', 'predict', 'sum', 'trainable_weights'],
+        'called': ['argmax', 'get', 'get_config', 'load_model', 'numpy', 'predict', 'sum'],
+        'bound': [],
+    },
+)
+

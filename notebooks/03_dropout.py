@@ -548,3 +548,28 @@ for rate, file_name in HEAD_FILES.items():
 # - Measure the gap with dropout off (`evaluate`), and judge a difference against the seed-to-seed spread.
 # - With a frozen base and no augmentation, computing the features once (*feature caching*) makes
 #   such experiments cheap: the expensive network runs once, not once per epoch per model.
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "03_dropout",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/03_dropout.ipynb",
+    tested={
+        'read': ['all', 'getattr', 'isinstance', 'iter', 'keras', 'len', 'min', 'next', 'np', 'print', 'sorted', 'type'],
+        'attributes': ['Dense', 'Dropout', 'InputLayer', 'Model', 'Sequential', '__name__', 'activation', 'allclose', 'applications', 'array_equal', 'input_shape', 'isclose', 'layers', 'mobilenet_v2', 'numpy', 'output_shape', 'preprocess_input', 'rate', 'shape', 'sum', 'take', 'units', 'values', 'zeros'],
+        'called': ['allclose', 'array_equal', 'isclose', 'numpy', 'preprocess_input', 'sum', 'take', 'values', 'zeros'],
+        'bound': [],
+    },
+)
+

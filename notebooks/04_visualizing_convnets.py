@@ -409,3 +409,28 @@ plt.show()
 # - Grad-CAM weights the last conv layer's maps by the gradient of a class's output, and shows where
 #   the evidence for that class lies. A probability's map is contrastive (this class over the others),
 #   a logit's is not. Always read a map together with the class's probability.
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "04_visualizing_convnets",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/04_visualizing_convnets.ipynb",
+    tested={
+        'read': ['int', 'isinstance', 'keras', 'len', 'list', 'np', 'print', 'tuple', 'zip'],
+        'attributes': ['MobileNetV2', 'Model', 'all', 'allclose', 'applications', 'argmax', 'asarray', 'convert_to_numpy', 'get_layer', 'img_to_array', 'input', 'isfinite', 'load_img', 'max', 'min', 'mobilenet_v2', 'ndim', 'newaxis', 'ops', 'output', 'preprocess_input', 'shape', 'unravel_index', 'utils'],
+        'called': ['MobileNetV2', 'Model', 'all', 'allclose', 'argmax', 'asarray', 'convert_to_numpy', 'get_layer', 'img_to_array', 'isfinite', 'load_img', 'max', 'min', 'ndim', 'preprocess_input', 'shape', 'unravel_index'],
+        'bound': [],
+    },
+)
+

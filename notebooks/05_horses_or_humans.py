@@ -264,3 +264,28 @@ print("saved horses_or_humans.keras")
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "a33db367e8bb6eca891b5e9ea6a15c46", "grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: the saved model reaches the validation threshold on the test split.
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "05_horses_or_humans",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/05_horses_or_humans.ipynb",
+    tested={
+        'read': ['all', 'getattr', 'int', 'isinstance', 'keras', 'len', 'print', 'str'],
+        'attributes': ['Dense', 'Input', 'Sequential', '__name__', 'activation', 'astype', 'history', 'layers', 'load_model', 'loss', 'models', 'name', 'numpy', 'on_epoch_end', 'output_shape', 'predict', 'set_model', 'stop_training', 'sum', 'trainable', 'trainable_weights', 'weights'],
+        'called': ['Dense', 'Input', 'Sequential', 'astype', 'load_model', 'numpy', 'on_epoch_end', 'predict', 'set_model', 'sum'],
+        'bound': [],
+    },
+)
+

@@ -401,3 +401,28 @@ print("saved", MODEL_PATH, f"({os.path.getsize(MODEL_PATH) / 1e6:.1f} MB)")
 
 # %% deletable=false editable=false nbgrader={"cell_type": "code", "checksum": "69608c11e259614a28e9e8652275d2c6", "grade": true, "grade_id": "test_fine_tuned_accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: fine-tuned validation accuracy reaches the threshold and is not below the frozen model's.
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "06_fine_tuning",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/06_fine_tuning.ipynb",
+    tested={
+        'read': ['all', 'any', 'float', 'globals', 'int', 'isinstance', 'keras', 'len', 'np', 'print', 'set', 'zip'],
+        'attributes': ['BatchNormalization', 'append', 'array_equal', 'astype', 'convert_to_numpy', 'get', 'get_weights', 'isclose', 'layers', 'learning_rate', 'name', 'numpy', 'ops', 'optimizer', 'predict', 'sum', 'trainable', 'trainable_weights', 'weights'],
+        'called': ['append', 'array_equal', 'astype', 'convert_to_numpy', 'get', 'get_weights', 'isclose', 'numpy', 'predict', 'sum'],
+        'bound': [],
+    },
+)
+

@@ -481,3 +481,28 @@ print("export: OK")
 # - On a few hundred photos, a pretrained base wins by a wide margin over filters learned from scratch.
 # - `EarlyStopping(restore_best_weights=True)` stops on validation and keeps the best epoch.
 # - A `.keras` file for Keras, a TFLite file for devices: check that both answer the same.
+
+# %% [markdown]
+# ## Check and hand in
+#
+# Run the cell below last, after every other cell. It makes the checks the grader makes when it collects your notebook (the right assignment, the test cells as released, no code that can change how a test is reported), lists your tests' results from this run, and saves a copy to hand in (on Colab it downloads it). Fix anything it marks FIX before you hand in.
+
+# %% tags=["skip-execution"]
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:  # the grader's own checks, from the course's repository
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/transfer-learning-course/transfer-learning-course.git"])
+from grader.student.handin import check_and_hand_in
+
+check_and_hand_in(
+    "07_your_own_images",
+    release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/07_your_own_images.ipynb",
+    tested={
+        'read': ['any', 'isinstance', 'keras', 'len', 'max', 'os', 'print'],
+        'attributes': ['Dropout', 'Model', '__name__', 'activation', 'count_params', 'isfile', 'layers', 'name', 'output_shape', 'path', 'trainable_weights'],
+        'called': ['count_params', 'isfile'],
+        'bound': [],
+    },
+)
+

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.collect.archives import archive_problem
-from grader.collect.cells import restore_cells, same_notebook
+from grader.collect.verdict import judge_notebook, too_large
 from grader.course_dir import CourseDir
 from grader.nbgrader_ext.canvas_collector import CanvasCollectorPlugin, canvas_file
 from grader.nbgrader_ext.collector import NO_MATCH_REASON, ColabCollectorPlugin
-from grader.notebooks import NotebookError, read_ipynb, write_ipynb
+from grader.notebooks import read_ipynb, write_ipynb
 from grader.result import MALFORMED, SubmissionResult
 
 # "<student>__<notebook>.ipynb" as NAMED_REGEXP in course_dir.py, but the notebook part may hold the
@@ -34,11 +34,6 @@ from grader.result import MALFORMED, SubmissionResult
 # josé maría, प्रिया, whose vowel signs are combining marks): anything but a slash or a control character,
 # not starting with a dot, an underscore or a space. Names are matched in NFC (collector.student_id).
 COLAB_NAMED_REGEXP = r".*/(?P<student_id>[^\x00-\x1f\x7f/._\s][^\x00-\x1f\x7f/]*?)__(?P<file_id>[^/]+\.ipynb)$"
-# The largest notebook read: parsing JSON costs memory by its shape, not its size (20 MB of tiny lists
-# took 1.1 GB and 13 s to read here, 20 MB of output text 126 MB), in the process that grades the whole
-# class. The release's notebooks with their outputs are 2-6 MB; grading re-runs the cells, so a student
-# can hand in a larger notebook with its outputs cleared.
-MAX_NOTEBOOK_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -260,31 +255,21 @@ def _check(
     name = _rel(kept, extracted) if kept else notebook
     if not submitted.is_file():
         return f"{name}: nbgrader zip_collect did not collect it"
-    problem = ""
     if notebook not in notebooks:
         problem = f"{name}: {notebook!r} is not a notebook of this assignment (expected {', '.join(notebooks)})"
-    elif submitted.stat().st_size > MAX_NOTEBOOK_BYTES:
-        problem = (f"{name}: {submitted.stat().st_size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB "
-                   "a notebook may have: clear its outputs (Edit > Clear all outputs) and hand it in again")
     else:
-        try:
-            nb = read_ipynb(submitted)
-        except NotebookError as error:
-            problem = str(error).replace(str(submitted), name)
+        # The size from the file system first: a huge file is never read into memory.
+        problem = too_large(submitted.stat().st_size, name)
+    if not problem:
+        verdict = judge_notebook(submitted.read_bytes(), read_ipynb(release / notebook), name, release.name)
+        problem = verdict.problem
     if problem:
         _set_aside(kept or submitted, rejected / name)
         submitted.unlink()
         return problem
-    released = read_ipynb(release / notebook)
-    if not same_notebook(nb, released):
-        _set_aside(kept or submitted, rejected / name)
-        submitted.unlink()
-        return (f"{name}: none of the graded cells of {release.name} are in this notebook; did you hand in "
-                "another assignment's notebook?")
-    restored, messages = restore_cells(nb, released)
-    if restored != nb:
-        write_ipynb(restored, submitted)
-    changes += [f"{notebook}: {message}" for message in messages]
+    if verdict.changed:
+        write_ipynb(verdict.restored, submitted)
+    changes += [f"{notebook}: {message}" for message in verdict.changes]
     return ""
 
 

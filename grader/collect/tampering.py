@@ -355,29 +355,42 @@ def _role(cell: nbformat.NotebookNode) -> str:
     return "solution" if meta.get("solution") else ("test" if meta.get("grade") else "given")
 
 
+def tested_names(tests: nbformat.NotebookNode, release: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """What the scan needs of the test cells of `tests` (the source, hidden tests included), and nothing else:
+    the names they read on trust, the attributes and methods they use, the history-like names they bind.
+    None of their code and none of their own variables: the check-and-hand-in cell carries this much.
+
+    What a test reads on trust: builtins, and the functions, classes and modules the instructor's cells of
+    `release` define or import. Data (settings, the model, a history) is the student's to change: what a test
+    makes of it is confirmed by the grader's own checks.
+    """
+    names = _names([tree for _, tree in _cells_python([c for c in tests.cells if _role(c) == "test"])])
+    given = [tree for _, tree in _cells_python([c for c in release.cells if _role(c) == "given"])]
+    given_code = {node.name for tree in given for node in ast.walk(tree)
+                  if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    given_code |= set(_module_names(given)) - {"IPython"}
+    return {"read": sorted((names.read - names.bound) & (given_code | BUILTIN_NAMES)),
+            "attributes": sorted(names.attributes), "called": sorted(names.called),
+            "bound": sorted(name for name in names.bound if _is_history_name(name))}
+
+
 def scan(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
-         tests: nbformat.NotebookNode | None = None) -> list[Finding]:
+         tests: nbformat.NotebookNode | None = None, tested: dict[str, list[str]] | None = None) -> list[Finding]:
     """What in the student's own code can change how the kernel reports a test; [] for ordinary code.
 
     Cells identical to one of `release`'s are the instructor's and are not read for findings. `tests`,
     where given, is the assignment's source with its hidden tests: the names its test cells rely on
-    are guarded too.
+    are guarded too; `tested` is what the scan needs of them (`tested_names(source, release)`), where the
+    source is not at hand.
     """
     trusted = {_normalized(cell.source) for cell in release.cells if cell.cell_type == "code"}
     own = {index: tree for index, tree in _cells_python(submitted.cells)
            if _normalized(submitted.cells[index - 1].source) not in trusted}
     every = [tree for _, tree in _cells_python(submitted.cells)]
-    test_trees = [tree for _, tree in _cells_python([c for c in (tests or release).cells if _role(c) == "test"])]
-    given = [tree for _, tree in _cells_python([c for c in release.cells if _role(c) == "given"])]
-    tested = _names(test_trees)
-    # What a test calls on trust: builtins, and the functions, classes and modules the instructor's cells
-    # define or import. Data (settings, the model, a history) is the student's to change: what a test
-    # makes of it is confirmed by the grader's own checks.
-    given_code = {node.name for tree in given for node in ast.walk(tree)
-                  if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
-    given_code |= set(_module_names(given)) - {"IPython"}
-    guarded = (tested.read - tested.bound) & (given_code | BUILTIN_NAMES)
-    bound = _names([*every, *test_trees]).bound
+    tested = tested if tested is not None else tested_names(tests or release, release)
+    guarded = frozenset(tested["read"])
+    # Only history-like names matter of what the tests bind (_Scanner's check of the kernel's history).
+    bound = _names(every).bound | frozenset(tested["bound"])
     modules = _module_names(every)
     findings = []
     for index, tree in own.items():
@@ -386,7 +399,7 @@ def scan(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode,
         rebound = _names([tree]).bound - {a.asname or a.name.split(".")[0] for node in ast.walk(tree)
                                            if isinstance(node, ast.Import | ast.ImportFrom) for a in node.names}
         cell_modules = {name: module for name, module in modules.items() if name not in rebound}
-        scanner = _Scanner(cell_modules, guarded, tested.attributes, tested.called, bound)
+        scanner = _Scanner(cell_modules, guarded, frozenset(tested["attributes"]), frozenset(tested["called"]), bound)
         scanner.visit(tree)
         findings += [Finding(index, construct) for construct in dict.fromkeys(scanner.found)]
     return findings

@@ -15,6 +15,7 @@ from grader import paths
 from grader.course_dir import CourseDir
 from grader.notebooks import read_ipynb, read_source, write_ipynb, write_percent
 from grader.release.colab import to_colab
+from grader.release.handin_cell import add_handin_cell
 from grader.release.how_graded import add_how_graded
 
 
@@ -38,6 +39,7 @@ def write_sources(course: CourseDir, solutions_dir: Path, only: list[str] | None
             shutil.rmtree(target)
         source = read_source(solutions_dir / f"{name}.py")
         add_how_graded(source, name)
+        add_handin_cell(source, name)
         write_ipynb(source, target / f"{name}.ipynb")
     return names
 

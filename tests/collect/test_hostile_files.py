@@ -41,7 +41,7 @@ def test_a_zip_bomb_is_set_aside_before_extraction(tiny_course, tmp_path):
 def test_a_notebook_too_large_to_parse_safely_is_set_aside_unread(tiny_course, tmp_path):
     """Parsing JSON costs memory by its shape: a notebook over the limit is set aside before it is read
     (20 MB of tiny lists took 1.1 GB to parse), loose or in an archive, and the others are collected."""
-    from grader.collect.intake import MAX_NOTEBOOK_BYTES
+    from grader.collect.verdict import MAX_NOTEBOOK_BYTES
 
     release = (tiny_course.release(ASSIGNMENT) / f"{ASSIGNMENT}.ipynb").read_text()
     padded = json.loads(release)  # a valid notebook of the assignment, which the old collect graded
