@@ -82,6 +82,16 @@ def released(tmp_path_factory):
     return course, root / "notebooks"
 
 
+def uncollected_copy(course: CourseDir, root) -> CourseDir:
+    """`course` copied to `root`/course with its release and nothing collected or graded, its config pointing at
+    the copy: for a test that collects into a course of its own beside the session's pool."""
+    copy = CourseDir(root / "course")
+    ignore = shutil.ignore_patterns("submitted", "autograded", "feedback", ".grading", "downloaded", "rejected")
+    shutil.copytree(course.root, copy.root, ignore=ignore)
+    copy.write_config()
+    return copy
+
+
 @pytest.fixture(scope="session")
 def graded_on_one_pool(released, tmp_path_factory):
     """The graded examples of every assignment (test_grading.py), their untouched copies with the measured

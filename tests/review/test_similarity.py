@@ -5,7 +5,6 @@ ranked by how unlikely they are for independent models; bad inputs say what is w
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 from itertools import combinations
@@ -14,8 +13,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
+from conftest import uncollected_copy
 from grader.autograde.writer import GradebookWriter
-from grader.course_dir import CourseDir
 from grader.notebooks import read_ipynb, write_ipynb
 from grader.review.answers import Answer
 from grader.review.code_similarity import SIMILAR, fingerprints, rank_code_pairs
@@ -100,12 +99,7 @@ def handed_in(folder: Path, student: str, cells: list[str]) -> Path:
 @pytest.fixture
 def course_05(released, tmp_path):
     """A course folder with 05 released and nothing collected, of this test's own."""
-    source = released[0]
-    course = CourseDir(tmp_path / "course")
-    ignore = shutil.ignore_patterns("submitted", "autograded", "feedback", ".grading", "downloaded", "rejected")
-    shutil.copytree(source.root, course.root, ignore=ignore)
-    course.write_config()
-    return course
+    return uncollected_copy(released[0], tmp_path)
 
 
 def test_course_similarity_on_a_collected_class(course_05, tmp_path):

@@ -5,7 +5,6 @@ and the cell the release ships runs as it is and saves a copy to hand in with it
 import ast
 import copy
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import uncollected_copy
 from grader.autograde.plan import tampering_findings
 from grader.collect.intake import collect
-from grader.course_dir import CourseDir
 from grader.notebooks import read_ipynb, write_ipynb
 from grader.student.handin import check_notebook, run_results
 from tests.autograde.test_grading import example_files
@@ -37,11 +36,7 @@ def shipped_names(notebook: nbformat.NotebookNode) -> dict:
 @pytest.fixture(scope="module")
 def course_copy(released, tmp_path_factory):
     """The session's release in a course folder of this module's own (nothing collected in it yet)."""
-    course = CourseDir(tmp_path_factory.mktemp("handin") / "course")
-    ignore = shutil.ignore_patterns("submitted", "autograded", "feedback", ".grading", "downloaded", "rejected")
-    shutil.copytree(released[0].root, course.root, ignore=ignore)
-    course.write_config()
-    return course, released[1]
+    return uncollected_copy(released[0], tmp_path_factory.mktemp("handin")), released[1]
 
 
 def test_its_verdicts_are_the_graders_on_every_example_and_exploit(course_copy, tmp_path):
