@@ -92,7 +92,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
     course = _course(args)
     with grading_lock(course):  # collect empties and refills the folders a grading run reads
-        result = collect(course, args.assignment, _inputs(args.files), args.pattern, _canvas_export(args))
+        result = collect(course, args.assignment, _inputs(args.files), args.pattern, _canvas_export(args)[0])
     for student in result.students:
         notes = "; ".join(result.changes.get(student, []))
         print(printable(f"collected  {student}" + (f"  ({notes})" if notes else "")))
@@ -114,21 +114,20 @@ def read_roster_file(path: Path) -> list[str]:
     return [student_id(line) for line in lines if line and not line.startswith("#")]
 
 
-def _canvas_export(args: argparse.Namespace) -> Path | None:
-    """The Canvas gradebook export named by --canvas-gradebook, checked to be readable before anything runs."""
-    if not args.canvas_gradebook:
-        return None
-    from grader.canvas_roster import read_canvas_roster
+def _canvas_export(args: argparse.Namespace):
+    """The Canvas gradebook export named by --canvas-gradebook and its roster, read before anything runs (an
+    export that cannot be read stops here); (None, an empty roster) without one."""
+    from grader.canvas_roster import CanvasRoster, read_canvas_roster
 
+    if not args.canvas_gradebook:
+        return None, CanvasRoster()
     path = _inputs([args.canvas_gradebook])[0]
-    read_canvas_roster(path)
-    return path
+    return path, read_canvas_roster(path)
 
 
 def _cmd_autograde(args: argparse.Namespace) -> int:
     from grader.assets.environment import notebook_environment
     from grader.autograde.class_run import GradingInterrupted, autograde
-    from grader.canvas_roster import CanvasRoster, read_canvas_roster
     from grader.export.canvas import write_canvas_csv
     from grader.export.canvas_feedback import write_canvas_feedback
     from grader.export.nbgrader_export import export_grades
@@ -137,8 +136,7 @@ def _cmd_autograde(args: argparse.Namespace) -> int:
     if not 0 <= args.late_penalty < 1:
         raise SystemExit(f"--late-penalty {args.late_penalty}: a fraction of the points, from 0 up to (not) 1")
     course = _course(args)
-    export = _canvas_export(args)
-    canvas = read_canvas_roster(export) if export else CanvasRoster()
+    export, canvas = _canvas_export(args)
     roster = read_roster_file(Path(args.roster)) if args.roster else None
     if roster is None and export:
         roster = [student.student_id for student in canvas.students]  # who is missing: the whole class

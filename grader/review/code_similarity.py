@@ -20,7 +20,7 @@ from grader.review.answers import Answer
 # characters is found.
 NOISE, GUARANTEE = 25, 30
 # A pair at or above it is marked in the report: calibrated on 05's answers (tests/review/test_similarity.py,
-# docs/benchmarks.md), between disguised copies and answers written apart.
+# docs/similarity.md), between disguised copies and answers written apart.
 SIMILAR = 0.6
 
 

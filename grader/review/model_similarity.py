@@ -18,6 +18,7 @@ from itertools import combinations
 
 from grader.autograde.writer import GradebookWriter
 from grader.course_dir import CourseDir
+from grader.result import GRADED
 
 # A pair whose shared mistakes are less likely than 1 in 1000 under independence is marked in the report.
 SURPRISING = 3.0
@@ -40,7 +41,7 @@ def class_mistakes(course: CourseDir, assignment: str) -> dict[str, dict[str, di
     found = {}
     for student, entry in GradebookWriter(course).finished(assignment).items():
         answers = {check["test"]: check["answers"] for check in entry.get("checks", []) if check.get("answers")}
-        if entry.get("status") == "graded" and answers:
+        if entry.get("status") == GRADED and answers:
             found[student] = answers
     return found
 

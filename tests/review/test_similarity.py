@@ -54,7 +54,7 @@ def test_disguised_copies_rank_above_the_mark_and_answers_written_apart_below_it
     honest = [scores[tuple(sorted(pair))] for pair in combinations(honest_names, 2)]
     assert min(copies) >= SIMILAR > max(honest), (copies, honest)
     assert {(p.first, p.second) for p in pairs[:2]} == {tuple(sorted(pair)) for pair in COPIES}
-    # The measured separation (docs/benchmarks.md): copies at 0.98, answers written apart at 0.18 at most.
+    # The separation docs/similarity.md quotes: copies at 0.98, answers written apart at 0.18 at most.
     assert min(copies) > 0.9 and max(honest) < 0.3
 
 
