@@ -3,8 +3,9 @@
     python -m devtools.benchmarks.grading [--assignment 05_horses_or_humans] [--submissions 8]
 
 (a) One solution submission: executed bare (nbclient, a fresh kernel, no grading), then graded by
-    `course autograde` with one worker; the grading time is split into phases from nbgrader's
-    per-cell timestamps and the worker's own clock. Overhead = graded / bare.
+    `course autograde` with one worker, `--pairs` times (A B A B); the grading time is split into phases
+    from nbgrader's per-cell timestamps and the worker's own clock. Overhead = graded / bare, per pair and
+    the median.
 (b) The same N submissions (the assignment's graded mutants) graded by plain sequential
     `nbgrader autograde` and by `course autograde` with 2 workers. Ratio = plain / pool.
 (c) A projection for 300 students on 1, 8 and 32 cores from (b)'s measured per-submission time.
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from datetime import datetime
@@ -91,32 +93,42 @@ def fresh_course(root: Path) -> CourseDir:
     return course
 
 
-def part_a(assignment: str, build: Path, env: dict[str, str]) -> dict:
+def part_a(assignment: str, build: Path, env: dict[str, str], pairs: int = 1) -> dict:
+    """The solution run bare, then graded, `pairs` times (A B A B): per-pair ratios and the medians."""
     course = fresh_course(build / "a")
     (solution,) = [e for e in load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
                    if e.kind == "solution"][:1]
-    bare = run_bare(nbformat.from_dict(solution.notebook), build / "a" / "bare", env)
-    path = build / "a" / "in" / f"{solution.student}__{assignment}.ipynb"
-    write_ipynb(solution.notebook, path)
-    started = time.monotonic()
-    (result,) = [r for r in autograde(course, assignment, [path], env, workers=1) if r.student == solution.student]
-    command = time.monotonic() - started
-    graded = nbformat.read(course.autograded(solution.student, assignment) / f"{assignment}.ipynb", as_version=4)
-    cells = cell_phases(graded)
-    timings = result.timings
-    per_submission = timings["total"]
-    phases = {
-        "kernel start + nbgrader's own work": timings["nbgrader_autograde"] - sum(cells.values()),
-        **{f"notebook: {name}": seconds for name, seconds in cells.items()},
-        # The probes' box runs beside the notebook; this is the wait left once the notebook is done.
-        "student's cells on the grader's probes (own box, wait after)": timings.get("probes", 0.0),
-        "grader's checks (fresh process)": timings.get("grader_checks", 0.0),
-        "scores + feedback": timings.get("feedback", 0.0),
-        "scratch set-up": timings.get("setup", 0.0),
-    }
-    return {"bare_seconds": bare, "graded_seconds": per_submission, "command_seconds": command,
-            "one_time_seconds": command - per_submission, "overhead": per_submission / bare, "phases": phases,
-            "status": result.status}
+    runs = []
+    for pair in range(pairs):
+        bare = run_bare(nbformat.from_dict(solution.notebook), build / "a" / f"bare{pair}", env)
+        student = f"{solution.student}{pair}"
+        path = build / "a" / "in" / f"{student}__{assignment}.ipynb"
+        write_ipynb(solution.notebook, path)
+        started = time.monotonic()
+        (result,) = [r for r in autograde(course, assignment, [path], env, workers=1) if r.student == student]
+        command = time.monotonic() - started
+        graded = nbformat.read(course.autograded(student, assignment) / f"{assignment}.ipynb", as_version=4)
+        cells = cell_phases(graded)
+        timings = result.timings
+        phases = {
+            "kernel start + nbgrader's own work": timings["nbgrader_autograde"] - sum(cells.values()),
+            **{f"notebook: {name}": seconds for name, seconds in cells.items()},
+            # The probes' box runs beside the notebook; this is the wait left once the notebook is done.
+            "student's cells on the grader's probes (own box, wait after)": timings.get("probes", 0.0),
+            "grader's checks (fresh process)": timings.get("grader_checks", 0.0),
+            "scores + feedback": timings.get("feedback", 0.0),
+            "scratch set-up": timings.get("setup", 0.0),
+        }
+        runs.append({"bare_seconds": bare, "graded_seconds": timings["total"], "status": result.status,
+                     "one_time_seconds": command - timings["total"], "overhead": timings["total"] / bare,
+                     "phases": phases})
+    median = statistics.median
+    return {"pairs": runs, "bare_seconds": median(r["bare_seconds"] for r in runs),
+            "graded_seconds": median(r["graded_seconds"] for r in runs),
+            "one_time_seconds": median(r["one_time_seconds"] for r in runs),
+            "overhead": median(r["overhead"] for r in runs),
+            "phases": {name: median(r["phases"][name] for r in runs) for name in runs[0]["phases"]},
+            "status": ", ".join(sorted({r["status"] for r in runs}))}
 
 
 def part_b(assignment: str, count: int, build: Path, env: dict[str, str], mix: str) -> dict:
@@ -182,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="(b) grades the assignment's graded mutants, or copies of its solution")
     parser.add_argument("--only-b", action="store_true", help="skip (a) and (c)")
     parser.add_argument("--only-a", action="store_true", help="skip (b) and (c)")
+    parser.add_argument("--pairs", type=int, default=3, help="(a): bare and graded runs, A B A B")
     args = parser.parse_args(argv)
     build = paths.build_dir() / "benchmark_grading"
     env = notebook_environment()
@@ -190,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         b = part_b(args.assignment, args.submissions, build, env, args.mix)
         _print_b(args.assignment, args.mix, b)
         return 0
-    a = part_a(args.assignment, build, env)
-    print(f"\n(a) one solution of {args.assignment} (status {a['status']}), measured")
+    a = part_a(args.assignment, build, env, args.pairs)
+    print(f"\n(a) one solution of {args.assignment} (status {a['status']}), {args.pairs} pairs A B A B, medians")
+    print("    per pair, graded / bare: " + ", ".join(f"{r['graded_seconds']:.1f} / {r['bare_seconds']:.1f} s = "
+                                                    f"{r['overhead']:.2f}x" for r in a["pairs"]))
     print(f"    bare run in a fresh kernel            {a['bare_seconds']:7.1f} s")
     print(f"    graded by `course autograde`          {a['graded_seconds']:7.1f} s per submission")
     for name, seconds in a["phases"].items():

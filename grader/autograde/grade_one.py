@@ -4,7 +4,8 @@ This runs on a pool worker (pool.py), one straight pipeline:
 
   prepare  the scratch course (scratch.py): a copy of the grading kit, the submitted notebook, the
            environments and nbgrader's settings; the evaluator's and the probes' boxes start (boxes.py)
-  run      nbgrader's own `autograde`: the notebook with the hidden tests in a sandboxed kernel
+  run      nbgrader's own `autograde` (forked from the worker's nbgrader server, nbgrader_server.py): the
+           notebook with the hidden tests in a sandboxed kernel
   judge    the probes finish, the evaluator judges the saved model and the student's code; its verdicts go
            into the test cells' outputs and nbgrader scores them (verdicts.py)
   feedback nbgrader's feedback page (feedback.py)
@@ -23,11 +24,12 @@ from pathlib import Path
 from grader.autograde.boxes import Evaluator, start_boxes
 from grader.autograde.failures import notebook_failure
 from grader.autograde.feedback import write_feedback
+from grader.autograde.nbgrader_server import can_fork_nbgrader, start_nbgrader
 from grader.autograde.scratch import Scratch, prepare
 from grader.autograde.task import GradingTask
 from grader.autograde.verdicts import score
 from grader.result import CRASHED, GRADED, GRADER_ERROR, TIMED_OUT, SubmissionResult
-from grader.sandbox.processes import run, tail
+from grader.sandbox.processes import start, tail, wait
 
 
 class _Stopped(Exception):
@@ -84,9 +86,12 @@ def grade_submission(task: GradingTask) -> SubmissionResult:
 def _run(task: GradingTask, scratch: Scratch, nbgrader_env: dict[str, str], deadline: float) -> Path:
     """nbgrader's autograde of the submission; the graded notebook's path, or _Stopped with the reason."""
     limits = task.limits
-    code = run([sys.executable, "-m", "nbgrader", "autograde", task.assignment, f"--student={task.student}",
-                "--force", "--create"], cwd=scratch.course.root, env=nbgrader_env, log=scratch.log,
-               timeout=deadline - time.monotonic(), watch=scratch.workdir, disk_bytes=limits.disk_bytes)
+    args = ["autograde", task.assignment, f"--student={task.student}", "--force", "--create"]
+    where = {"cwd": scratch.course.root, "env": nbgrader_env, "log": scratch.log}
+    # A fork of this worker's nbgrader server (nbgrader_server.py), else the command.
+    process = (start_nbgrader(args, **where) if can_fork_nbgrader()
+               else start([sys.executable, "-m", "nbgrader", *args], **where))
+    code = wait(process, deadline=deadline, watch=scratch.workdir, disk_bytes=limits.disk_bytes)
     graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name
     if code is None:
         reason = f"grading took longer than {limits.submission_timeout:.0f} s"

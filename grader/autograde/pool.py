@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
+from grader.autograde import nbgrader_server
 from grader.autograde.grade_one import grade_submission
 from grader.autograde.task import GradingTask
 from grader.result import CRASHED, SubmissionResult
@@ -52,6 +53,11 @@ def grade_all(
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
+            # Workers that may have children of their own: each forks nbgrader from its server
+            # (nbgrader_server.py), which multiprocessing forbids a daemonic process.
+            import dask
+
+            dask.config.set({"distributed.worker.daemon": False})
             cluster = LocalCluster(n_workers=min(workers, len(tasks)), threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.CRITICAL)
         finally:
@@ -59,6 +65,7 @@ def grade_all(
                 signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     try:
+        client.run(nbgrader_server.warm)
         futures = {client.submit(grade_submission, task, pure=False,
                                  key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}"): task
                    for task in tasks}

@@ -104,8 +104,7 @@ def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
     the others), and every BatchNormalization layer must be among them.
     """
     base = pretrained_base(model)
-    application = getattr(keras.applications, params["application"])
-    reference = application(input_shape=base.input_shape[1:], include_top=False, weights="imagenet")
+    reference = imagenet_base(params["application"], tuple(base.input_shape[1:]))
     if params.get("frozen_only"):
         return _frozen_layers_match(base, reference)
     saved, published = base.get_weights(), reference.get_weights()
@@ -115,6 +114,12 @@ def base_matches_imagenet(model, params, context) -> tuple[bool, str]:
     if moved:
         return False, f"{moved} of {len(saved)} weight arrays of the saved base differ from the ImageNet weights"
     return True, f"all {len(saved)} weight arrays of the saved base equal the ImageNet weights"
+
+
+@functools.cache
+def imagenet_base(application: str, input_shape: tuple) -> keras.Model:
+    """The published `application` without its top, its ImageNet weights loaded; built once per process."""
+    return getattr(keras.applications, application)(input_shape=input_shape, include_top=False, weights="imagenet")
 
 
 def _frozen_layers_match(base: keras.Model, reference: keras.Model) -> tuple[bool, str]:
@@ -200,8 +205,10 @@ def loss_matches_activation(model, params, context) -> tuple[bool, str]:
     return _verdict(problems, f"saved loss {name} (from_logits={from_logits}) fits a {activation} output")
 
 
+@functools.cache
 def held_out_images(context: Context, size: int | None = None) -> tuple[tf.Tensor, np.ndarray]:
-    """The held-out photos as raw 0-255 floats at `size` (the spec's image size by default), and labels."""
+    """The held-out photos as raw 0-255 floats at `size` (the spec's image size by default), and labels; read
+    once per process (the evaluator reads them while the notebook still runs, registry.Evidence.warm_up)."""
     size = size or context.image_size
     images, labels = [], []
     for label, name in enumerate(context.held_out_classes):

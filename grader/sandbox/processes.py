@@ -77,7 +77,10 @@ def wait(process: subprocess.Popen, *, deadline: float, watch: Path | None = Non
 def kill(process: subprocess.Popen | None) -> None:
     """Kill the process and everything it started (its session), if it still runs."""
     if process is not None and process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # not yet the leader of its own session: it has started nothing yet
+            os.kill(process.pid, signal.SIGKILL)
         process.wait()
 
 

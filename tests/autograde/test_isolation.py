@@ -354,6 +354,65 @@ def test_nothing_a_notebook_starts_outlives_its_grading(graded):
     assert not list(course.root.rglob("leftover.bin")), "the scratch folder was not removed"
 
 
+# Looks for what an earlier submission could leave behind (module state, environment, files, a thread, a process),
+# prints what it found, then leaves all five itself; `double` is right only when nothing was found.
+LOOK = """import glob, json, os, subprocess, threading, time
+def leftovers():
+    found = []
+    if hasattr(json, "left_behind"):
+        found.append("module state")
+    if "LEFT_BEHIND" in os.environ:
+        found.append("environment")
+    if glob.glob("/tmp/left-behind*") or glob.glob(os.path.expanduser("~/left-behind*")) or glob.glob("left-behind*"):
+        found.append("file")
+    if any(t.name == "left-behind" for t in threading.enumerate()):
+        found.append("thread")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"876543" in open(f"/proc/{pid}/cmdline", "rb").read():
+                found.append("process")
+                break
+        except OSError:
+            pass
+    return found
+"""
+LEAVE = """json.left_behind = True
+os.environ["LEFT_BEHIND"] = "1"
+for path in ("/tmp/left-behind", os.path.expanduser("~/left-behind-home"), "left-behind.txt"):
+    open(path, "w").write("x")
+threading.Thread(target=time.sleep, args=(600,), name="left-behind", daemon=True).start()
+subprocess.Popen(["sleep", "876543"], start_new_session=True)
+time.sleep(0.5)
+"""
+FOUND = """found = leftovers()
+print("leftovers:", found)
+def double(x):
+    return x + x if not found else 0
+"""
+
+
+def test_each_submission_starts_from_nothing_an_earlier_one_left(tiny_course, tmp_path):
+    """Two hand-ins graded one after the other on one worker: each looks for what the other may have left (a
+    module global, an environment variable, files, a thread, a process), then leaves all five. Neither finds
+    anything. A control that leaves them and then looks in its own kernel finds all five, so the look works."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = [handed_in(tiny_course, folder, student, LOOK + FOUND + LEAVE) for student in ("ann_first", "bob_second")]
+    files.append(handed_in(tiny_course, folder, "cat_control", LOOK + LEAVE + FOUND))
+    results = autograde(tiny_course, ASSIGNMENT, files, plain_env(tmp_path), limits=LIMITS, workers=1)
+    rows = {row.student: row for row in grade_rows(tiny_course, results)}
+    printed = {student: outputs_text(solution_cell(autograded(tiny_course, student))) for student in rows}
+    for student in ("ann_first", "bob_second"):
+        assert rows[student].status == GRADED and rows[student].total == 3, (student, rows[student].reason)
+        assert "leftovers: []" in printed[student], printed[student]
+    control = printed["cat_control"]
+    for kind in ("module state", "environment", "file", "thread", "process"):
+        assert kind in control, control
+    assert rows["cat_control"].points["test_double"] == 0
+    running = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 876543" not in running, "a process started by a notebook survived its grading"
+
+
 def test_a_notebook_that_fills_the_disk_is_stopped(graded):
     row = graded[1]["quy_fills_the_disk"]
     assert row.status == CRASHED and "wrote more than 64 MB" in row.reason, row.reason
