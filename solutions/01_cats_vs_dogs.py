@@ -19,9 +19,11 @@
 # extractor and train only a small new *head* that says "cat" or "dog".
 #
 # You will:
-# 1. load the `cats_vs_dogs` dataset with TensorFlow Datasets (TFDS),
+# 1. load the `cats_vs_dogs` dataset with TensorFlow Datasets (TFDS), and first run the whole ImageNet
+#    classifier on a few of its photos, before any transfer,
 # 2. resize the photos and let the model do MobileNetV2's own preprocessing,
-# 3. freeze the pretrained base and put a new classification head on top,
+# 3. freeze the pretrained base, count what its depthwise-separable convolutions save, and put a new
+#    classification head on top,
 # 4. train, plot the learning curves and look at predictions,
 # 5. see the same idea with a TF-Hub feature vector.
 #
@@ -100,6 +102,34 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ### Before any transfer: the whole ImageNet classifier
+#
+# MobileNetV2 *with* its top is a complete classifier for ImageNet's 1000 classes. Run it, as it is,
+# on four validation photos: resized to the 224 x 224 pixels it was trained on, scaled by its own
+# `preprocess_input`, and named by `decode_predictions` (its three likeliest classes each).
+
+# %%
+imagenet_model = keras.applications.MobileNetV2(weights="imagenet")  # 224 x 224 inputs, the 1000-class top
+photos = tf.stack([tf.image.resize(tf.cast(image, tf.float32), (224, 224)) for image, _ in raw_validation.take(4)])
+probabilities = imagenet_model.predict(keras.applications.mobilenet_v2.preprocess_input(photos), verbose=0)
+guesses = keras.applications.mobilenet_v2.decode_predictions(probabilities, top=3)
+plt.figure(figsize=(12, 4))
+for i, top3 in enumerate(guesses):
+    plt.subplot(1, 4, i + 1)
+    plt.imshow(photos[i].numpy().astype("uint8"))
+    plt.title("\n".join(f"{name} {p:.2f}" for _, name, p in top3), fontsize=9)
+    plt.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# What you should see: breeds, not "cat" or "dog" (ImageNet has no such classes: it has about 120 dog
+# breeds and a handful of cat breeds), mostly confident for a clear dog photo, and now and then a
+# guess for something else in the photo, or a plain mistake, with a low probability. The network
+# already tells cats from dogs in its own terms; what it lacks is *our* question. Transfer learning keeps everything up to its last features and replaces
+# the 1000-way top with a head for two classes.
+
+# %% [markdown]
 # ## 2. Input pipeline
 #
 # MobileNetV2 wants fixed-size images, so every photo is resized to `IMG_SIZE` x `IMG_SIZE`. We
@@ -161,6 +191,70 @@ print("base output:", base_model(image_batch[:1]).shape)
 assert base_model.trainable is False, "set base_model.trainable = False"
 assert not base_model.trainable_weights, "the base still has trainable weights"
 print("base frozen: OK")
+
+# %% [markdown]
+# ### Why MobileNetV2 is cheap
+#
+# A standard 3 x 3 convolution from `C_in` to `C_out` channels learns a 3 x 3 x `C_in` filter for each
+# output channel. MobileNetV2 splits that in two (a *depthwise-separable* convolution): a **depthwise**
+# 3 x 3 convolution filters each input channel on its own, then a **pointwise** 1 x 1 convolution mixes
+# the channels. Its blocks are *inverted residuals*: a 1 x 1 `expand` layer widens the channels, the
+# depthwise layer filters them, a 1 x 1 `project` layer narrows them again (with no activation), and
+# where input and output have the same shape an `add` layer adds the block's input back. Here is one
+# block of `base_model`:
+
+# %%
+for layer in base_model.layers:
+    if layer.name.startswith("block_2_"):
+        print(f"{layer.name:22} {type(layer).__name__:20} {tuple(layer.output.shape)}")
+
+# %% [markdown]
+# **Your task:** write `conv_costs(height, width, channels_in, channels_out, kernel=3)`: for a
+# convolution whose output is `height` x `width` positions, the number of weights (no biases) and of
+# multiply-adds, for the standard convolution and for its depthwise-separable version. A convolution
+# uses each of its weights once per output position.
+
+# %% nbgrader={"grade": false, "grade_id": "conv_costs", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_costs(height, width, channels_in, channels_out, kernel=3):
+    """{"standard": {"weights": ..., "mult_adds": ...}, "separable": {"weights": ..., "mult_adds": ...}}"""
+    ### BEGIN SOLUTION
+    standard = kernel * kernel * channels_in * channels_out
+    separable = kernel * kernel * channels_in + channels_in * channels_out
+    positions = height * width
+    return {
+        "standard": {"weights": standard, "mult_adds": standard * positions},
+        "separable": {"weights": separable, "mult_adds": separable * positions},
+    }
+    ### END SOLUTION
+
+
+# %% [markdown]
+# This check compares your numbers with the layers' own: `block_1_depthwise` and `block_1_project`
+# of `base_model` (the separable version), and a standard `Conv2D` built for the same input and
+# output. It is not graded: it tells you whether your counting is right.
+
+# %%
+depthwise, project = base_model.get_layer("block_1_depthwise"), base_model.get_layer("block_1_project")
+_, height, width, channels_in = depthwise.output.shape
+channels_out = project.output.shape[-1]
+standard_layer = keras.layers.Conv2D(channels_out, 3, strides=2, padding="same", use_bias=False)
+standard_layer.build(depthwise.input.shape)
+layer_weights = {"standard": standard_layer.count_params(),
+                 "separable": depthwise.count_params() + project.count_params()}
+costs = conv_costs(height, width, channels_in, channels_out)
+for kind, weights in layer_weights.items():
+    expected = {"weights": weights, "mult_adds": weights * height * width}
+    assert costs[kind] == expected, f"{kind}: you counted {costs[kind]}, the layers have {expected}"
+saving = costs["standard"]["mult_adds"] / costs["separable"]["mult_adds"]
+print(f"block_1, {channels_in} -> {channels_out} channels at {height} x {width}:")
+for kind, cost in costs.items():
+    print(f"  {kind:9} {cost['weights']:>7,} weights {cost['mult_adds']:>12,} multiply-adds")
+print(f"the separable version does {saving:.1f}x less work")
+
+# %% [markdown]
+# What you should see: 20,736 against 3,168 weights, and 6.5x fewer multiply-adds. The saving is
+# 1 / (1 / `C_out` + 1 / 9): the wider the output, the closer it gets to 9x. That is why MobileNetV2
+# runs on a phone, and why this course can train on a laptop CPU.
 
 # %% [markdown]
 # ## 4. A new head

@@ -24,20 +24,20 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     student's code did on the grader's probes (`probes`, or run here from `notebook` when not given), and
     on the heads the notebook saved (registry.py).
 
-    With `wait`, nothing of the student's is judged before `wait()` returns (the notebook has finished);
-    before it, the evaluator loads what needs no file of the student's (Evidence.warm_up): the held-out
-    photos, the published bases, the grader's own features. That work is the same either way, so it costs the
-    pool nothing, and the notebook's end is no longer waiting for it.
+    With `wait`, nothing is judged before `wait()` returns (the notebook has finished). Judging the code
+    while the notebook runs was tried: on two cores already busy with two kernels it put a third
+    TensorFlow process beside them and showed no gain, so the evaluator only imports TensorFlow early.
+    Loading the held-out photos and the published bases early was tried too: no gain in one submission's
+    time, and it cost the pool CPU for every hand-in that saves no model.
     """
     from grader.spec import spec_for
 
     spec = spec_for(assignment)
     if spec is None:
         return []
-    evidence = Evidence(spec, model_file, mirror, notebook, probes)
     if wait is not None:
-        evidence.warm_up()
         wait()
+    evidence = Evidence(spec, model_file, mirror, notebook, probes)
     try:
         return [judge(check, evidence).to_dict() for check in spec.checks]
     finally:

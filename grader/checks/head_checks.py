@@ -62,14 +62,6 @@ def _features(application: str, size: int, photos: str, context: Context, traini
     return extractor.predict(images, batch_size=32, verbose=0), labels
 
 
-def warm_features(context: Context, params: dict) -> None:
-    """The grader's own features of the training and held-out photos, computed now (they need no file of the
-    student's): the evaluator does it while the notebook still runs."""
-    training = (params["training"]["dataset"], params["training"]["split"], int(params["training"]["take"]))
-    for photos in ("training", "held_out"):
-        _features(params["application"], context.image_size, photos, context, training)
-
-
 def measure_heads(heads: dict[str, str], model_dir: Path, context: Context, params: dict) -> dict[str, HeadMeasurement]:
     """Each saved head (role -> file name in `model_dir`) on the grader's own features: its accuracy on the
     notebook's training photos, and its accuracy and loss on the held-out photos."""

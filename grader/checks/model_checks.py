@@ -208,7 +208,7 @@ def loss_matches_activation(model, params, context) -> tuple[bool, str]:
 @functools.cache
 def held_out_images(context: Context, size: int | None = None) -> tuple[tf.Tensor, np.ndarray]:
     """The held-out photos as raw 0-255 floats at `size` (the spec's image size by default), and labels; read
-    once per process (the evaluator reads them while the notebook still runs, registry.Evidence.warm_up)."""
+    once per process (07's checks read them three times)."""
     size = size or context.image_size
     images, labels = [], []
     for label, name in enumerate(context.held_out_classes):

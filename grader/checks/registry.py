@@ -58,10 +58,6 @@ REGISTRY: dict[str, Check] = {
 }
 
 
-# Model checks that read the held-out photos at the model's own size.
-_ON_HELD_OUT = ("held_out_accuracy", "beats_saved_model", "tflite_matches")
-
-
 def checks_of(evidence: str) -> list[str]:
     """The names of the checks that judge one kind of evidence."""
     return [name for name, check in REGISTRY.items() if check.evidence == evidence]
@@ -115,29 +111,6 @@ class Evidence:
                 run_probes(plan, self.notebook, probes)
             self._loaded["probes"] = (probes, plan)
         return self._loaded["probes"]
-
-    def warm_up(self) -> None:
-        """Load what the checks compare against and no file of the student's decides (the held-out photos,
-        the published bases, the grader's own features of 03's photos), while the notebook still runs.
-        A failure here is left to the check to meet again and report."""
-        from grader.checks.head_checks import warm_features
-        from grader.checks.model_checks import held_out_images, imagenet_base
-
-        held_out = self.held_out is not None and self.held_out.is_dir()
-        size = self.spec.image_size
-        for spec_check in self.spec.checks:
-            check, params = REGISTRY.get(spec_check.check), spec_check.params
-            if check is None or "file" in params:
-                continue
-            try:
-                if check.name == "base_matches_imagenet":
-                    imagenet_base(params["application"], (size, size, 3))
-                elif check.evidence == HEADS and held_out and "heads" not in self._loaded:
-                    warm_features(self.context(), self.spec.heads)
-                elif check.evidence == MODEL and held_out and check.name in _ON_HELD_OUT:
-                    held_out_images(self.context(), size)
-            except Exception:  # the check meets it again, and says why
-                pass
 
     def close(self) -> None:
         """Remove the folder the probes wrote when they ran here."""
