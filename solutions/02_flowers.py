@@ -231,6 +231,77 @@ assert inception_base.output_shape == (None, 2048), f"expected (None, 2048) pool
 print("InceptionV3 base frozen: OK")
 
 # %% [markdown]
+# ### Inside InceptionV3: mixed blocks
+#
+# InceptionV3 is a stack of blocks named `mixed0` to `mixed10`. In each, parallel *branches* look at
+# the same input: a 1 x 1 convolution, stacks of larger ones (a 7 x 7 split into a 1 x 7 and a 7 x 1,
+# cheaper for the same reach), and a pooling; their outputs are stacked along the channels
+# (`Concatenate`), so the next block sees features at several scales at once. This draws one block,
+# `mixed7`, from `inception_base`'s own layers (the drawing needs no weights):
+
+# %%
+def block_branches(model, block, previous):
+    """The convolution and pooling layers of each branch of `block`, from `previous`'s output to it."""
+    producer = {id(layer.output): layer for layer in model.layers}
+    start = model.get_layer(previous).output
+    branches = []
+    for tensor in model.get_layer(block).input:
+        steps = []
+        while tensor is not start:
+            layer = producer[id(tensor)]
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.AveragePooling2D, keras.layers.MaxPooling2D)):
+                steps.append(layer)
+            tensor = layer.input
+        branches.append(steps[::-1])
+    return branches
+
+
+def describe(layer):
+    if isinstance(layer, keras.layers.Conv2D):
+        return f"conv {layer.kernel_size[0]}x{layer.kernel_size[1]}\n{layer.filters} filters"
+    return f"{type(layer).__name__.replace('Pooling2D', ' pool')}\n{layer.pool_size[0]}x{layer.pool_size[1]}"
+
+
+branches = block_branches(inception_base, "mixed7", "mixed6")
+rows = max(len(steps) for steps in branches)
+fig, ax = plt.subplots(figsize=(11, 6))
+box = {"boxstyle": "round", "facecolor": "#dde8f7"}
+middle = (len(branches) - 1) / 2
+ax.text(middle, 1, f"mixed6's output {tuple(inception_base.get_layer('mixed6').output.shape[1:])}", ha="center",
+        va="center", bbox={**box, "facecolor": "#eeeeee"})
+ax.text(middle, -rows, f"concatenate: mixed7 {tuple(inception_base.get_layer('mixed7').output.shape[1:])}",
+        ha="center", va="center", bbox={**box, "facecolor": "#eeeeee"})
+for column, steps in enumerate(branches):
+    ax.annotate("", xy=(column, 0.3), xytext=(middle, 0.8), arrowprops={"arrowstyle": "->"})
+    for row, layer in enumerate(steps):
+        ax.text(column, -row, describe(layer), ha="center", va="center", fontsize=9, bbox=box)
+        if row:
+            ax.annotate("", xy=(column, -row + 0.3), xytext=(column, -row + 0.7), arrowprops={"arrowstyle": "->"})
+    ax.annotate("", xy=(middle, -rows + 0.2), xytext=(column, -len(steps) + 0.7), arrowprops={"arrowstyle": "->"})
+ax.set(xlim=(-0.6, len(branches) - 0.4), ylim=(-rows - 0.5, 1.5), title="One mixed block of InceptionV3: mixed7")
+ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# DeepLearning.AI's course cuts InceptionV3 at `mixed7` and puts its own head there. This is what such
+# a cut keeps of the base:
+
+# %%
+cut_at_mixed7 = keras.Model(inception_base.input, inception_base.get_layer("mixed7").output)
+kept = cut_at_mixed7.count_params() / inception_base.count_params()
+print(f"up to mixed7: {len(cut_at_mixed7.layers)} of {len(inception_base.layers)} layers, "
+      f"{cut_at_mixed7.count_params():,} of {inception_base.count_params():,} weights ({kept:.0%})")
+print(f"its output: {cut_at_mixed7.output_shape[1:]}, against mixed10's "
+      f"{inception_base.get_layer('mixed10').output.shape[1:]}")
+
+# %% [markdown]
+# What you should see: the cut keeps eight of the eleven mixed blocks but only about 40% of the
+# weights (the last blocks are the widest), and a larger grid of fewer channels (8 x 8 x 768 against
+# 3 x 3 x 2048 at 160 px). The blocks it drops
+# are the most specific to ImageNet's 1000 classes; the ones it keeps hold the parts and textures
+# that carry over to other photos, which is why a cut there suits a small new dataset.
+
+# %% [markdown]
 # Now each base runs **once** over the photos and we keep the features. MobileNetV2 goes through
 # every photo. InceptionV3 too where it has its ImageNet weights; without them its features are
 # noise, so it runs on three batches only, enough to time it: the first is a warm-up (a model's first
