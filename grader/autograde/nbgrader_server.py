@@ -23,8 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-# What `nbgrader autograde` imports before it reads a notebook (python -X importtime): imported once, in the
-# server. No module of TensorFlow's: the kernel imports that in its own box.
+# The packages `nbgrader autograde` needs before it reads a notebook, imported once, in the server (what a run
+# imports beyond them it imports itself). No module of TensorFlow's: the kernel imports that in its own box.
 PRELOAD = [
     "nbgrader.apps.nbgraderapp", "nbgrader.converters", "nbgrader.preprocessors", "nbgrader.api",
     "nbclient", "jupyter_client", "nbconvert", "grader.nbgrader_ext.preprocessors",
