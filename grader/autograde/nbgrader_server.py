@@ -8,8 +8,9 @@ process), so nothing passes from one submission to the next: every run starts fr
 
 A forked run behaves as the command did: its own environment, folder and session (a timeout kills what it
 started), its output in the submission's log, its exit status. It dies with the server, which ends when the
-worker that started it does. Where a process may not have children of its own (a daemonic Dask worker of
-someone else's cluster), the command runs as before.
+worker that started it does. The server listens on a Unix socket in a private temporary folder (mode 0700,
+Python 3.10.9 and later), which no box mounts. Where a process may not have children of its own (a daemonic
+Dask worker of someone else's cluster), the command runs as before.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
     With `wait`, nothing is judged before `wait()` returns (the notebook has finished). Judging the code
     while the notebook runs was tried: on two cores already busy with two kernels it put a third
     TensorFlow process beside them and showed no gain, so the evaluator only imports TensorFlow early.
-    Loading the held-out photos and the published bases early was tried too: no gain in one submission's
-    time, and it cost the pool CPU for every hand-in that saves no model.
+    The held-out photos and the published bases are not loaded early either: a hand-in that saves no model
+    would pay for them with nothing to judge.
     """
     from grader.spec import spec_for
 
