@@ -4,7 +4,7 @@
 
 A: `python -m nbgrader --version`, a fresh interpreter that imports nbgrader (what every submission paid
 before). B: the same in a fresh fork of a server that imported nbgrader once (grader/autograde/
-nbgrader_server.py, what every submission of a worker after its first pays now). A B A B, a fresh process
+fork_server.py, what every submission of a worker after its first pays now). A B A B, a fresh process
 each; the server's own start is paid once, before the first B, and printed apart. Prints each side's wall
 and CPU medians and the ratios A / B.
 """
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.autograde.nbgrader_server import start_nbgrader, warm
+from grader.autograde.fork_server import start_nbgrader, warm
 from grader.sandbox.processes import start, wait
 
 

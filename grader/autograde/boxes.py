@@ -1,6 +1,10 @@
 """The two boxes that start beside a submission's graded run: the grader's evaluator (its checks, no student
 code) and the probes (the student's cells on the grader's inputs). Started before the notebook runs, so that
-their TensorFlow imports overlap with it; collected after it."""
+they work beside it; collected after it.
+
+Each is a fresh fork of the worker's fork server, which has imported TensorFlow once, building its box around
+itself (fork_server.py, grader.sandbox.forked_box); where the kernel allows no user namespace to such a process,
+a fresh Python in bubblewrap's box, which imports TensorFlow again."""
 
 from __future__ import annotations
 
@@ -13,14 +17,26 @@ from pathlib import Path
 
 from grader import paths
 from grader.autograde.failures import box_failure
+from grader.autograde.fork_server import ForkedRun, can_fork, start_module
 from grader.autograde.scratch import Prepared, Scratch
 from grader.autograde.task import GradingTask
 from grader.sandbox.box import Box, Limits, box_environment, identity_files, private_asset_homes, sandbox_argv
+from grader.sandbox.forked_box import can_fork_boxes
 from grader.sandbox.processes import kill, start, tail, wait
 from grader.spec import failed_checks, spec_for
 
 EVALUATION_TIMEOUT_SECONDS = 600
 PROBES_TIMEOUT_SECONDS = 300
+
+
+def start_in_box(module: str, args: list[str], box: Box | None, limits: Limits, *, cwd: Path, env: dict[str, str],
+                 log: Path) -> subprocess.Popen | ForkedRun:
+    """`python -m MODULE ARGS` in `box` (None: no box): a fork of the worker's fork server where it may build
+    boxes, else a fresh Python (in bubblewrap's box)."""
+    if can_fork() and (box is None or can_fork_boxes()):
+        return start_module(module, args, box=box, limits=limits, cwd=cwd, env=env, log=log)
+    command = [sys.executable, "-m", module, *args]
+    return start(sandbox_argv(command, box, limits) if box else command, cwd=cwd, env=env, log=log)
 
 
 class Evaluator:
@@ -41,25 +57,27 @@ class Evaluator:
         # The notebook as handed in, where the kernel cannot write: code checks take the student's cells from it.
         handed_in = scratch.evaluator_runtime / "handed_in.ipynb"
         handed_in.write_text(task.notebook_json)
-        command = [sys.executable, "-m", "grader.checks.evaluate", task.assignment,
-                   str(scratch.workdir / (self.spec.model or "no-model")), "--wait", "--notebook", str(handed_in),
-                   "--probes", str(scratch.probes / "out")]
+        # Its signal that the notebook has finished: a file in its own folder, which no student code can reach.
+        self.go = scratch.evaluator_runtime / "go"
+        args = [task.assignment, str(scratch.workdir / (self.spec.model or "no-model")), "--wait", str(self.go),
+                "--notebook", str(handed_in), "--probes", str(scratch.probes / "out")]
         env = private_asset_homes(env, scratch.evaluator_runtime)
         env["COURSE_CACHE_DIR"] = str(paths.cache_dir())  # where held-back photos are (spec.held_out_dir)
+        box = None
         if task.sandbox:
             box = Box(workdir=scratch.workdir, writable=(scratch.evaluator_runtime,),
                       readable=(scratch.workdir, scratch.probes, paths.DATA_DIR, *assets, *map(Path, task.held_out)),
                       env=box_environment(env, extra=("COURSE_ASSETS_MIRROR", "COURSE_CACHE_DIR")),
                       files=identity_files(scratch.evaluator_runtime / "etc"))
-            command = sandbox_argv(command, box, limits)
-        self.process = start(command, cwd=scratch.workdir, env=env, log=self.log, stdin=subprocess.PIPE)
+        self.process = start_in_box("grader.checks.evaluate", args, box, limits, cwd=scratch.workdir, env=env,
+                                    log=self.log)
 
     def results(self) -> list[dict]:
         if self.process is None:
             return []
+        self.go.touch()
         try:
-            self.process.communicate(b"go\n", timeout=EVALUATION_TIMEOUT_SECONDS)
-            code = self.process.returncode
+            code = self.process.wait(timeout=EVALUATION_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             self.cancel()
             code = None
@@ -92,7 +110,7 @@ class ProbesBox:
                  assets: list[Path]):
         from grader.checks.probes import probe_plan, probe_seed
 
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | ForkedRun | None = None
         self.result: int | str | None = None
         spec = spec_for(task.assignment)
         plan = probe_plan(list(spec.checks), probe_seed(task.notebook_json.encode())) if spec else {}
@@ -100,16 +118,16 @@ class ProbesBox:
             return
         (scratch.probes / "plan.json").write_text(json.dumps(plan))
         (scratch.probes / "handed_in.ipynb").write_text(task.notebook_json)
-        command = [sys.executable, "-m", "grader.checks.probes", str(scratch.probes / "plan.json"),
-                   str(scratch.probes / "handed_in.ipynb"), str(scratch.probes / "out")]
+        args = [str(scratch.probes / "plan.json"), str(scratch.probes / "handed_in.ipynb"), str(scratch.probes / "out")]
         env = private_asset_homes(env, scratch.probes / "runtime")
+        box = None
         if task.sandbox:
             box = Box(workdir=scratch.probes, writable=(scratch.probes,), readable=tuple(assets),
                       env=box_environment(env), files=identity_files(scratch.probes / "runtime" / "etc"))
-            command = sandbox_argv(command, box, limits)
         self.deadline = time.monotonic() + PROBES_TIMEOUT_SECONDS
         self.watch, self.disk_bytes = scratch.probes, limits.disk_bytes
-        self.process = start(command, cwd=scratch.probes, env=env, log=scratch.root / "probes.log")
+        self.process = start_in_box("grader.checks.probes", args, box, limits, cwd=scratch.probes, env=env,
+                                    log=scratch.root / "probes.log")
         # The disk limit is watched while the box runs, not only once the graded run is over.
         self._waiter = threading.Thread(target=self._watch, daemon=True)
         self._waiter.start()

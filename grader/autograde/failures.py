@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.autograde.fork_server import BOX_ERROR
 from grader.result import CRASHED, GRADER_ERROR, TIMED_OUT
 from grader.sandbox.box import Limits
 from grader.sandbox.processes import tail
@@ -12,12 +13,13 @@ from grader.sandbox.processes import tail
 def box_failure(log_text: str) -> str:
     """bubblewrap's own error line, if a box failed before the program in it ever ran; else "".
 
-    bwrap prefixes its errors "bwrap: ". It counts only where no student code can have written it: in
-    nbgrader's log once the kernel "died before replying to kernel_info" (a student's code runs only after
-    the kernel has answered), or as the first line of the log of a box that runs no student code.
+    bwrap prefixes its errors "bwrap: ", a forked box (fork_server.py) "forked box: ". It counts only where no
+    student code can have written it: in nbgrader's log once the kernel "died before replying to kernel_info"
+    (a student's code runs only after the kernel has answered), or as the first line of the log of a box that
+    runs no student code.
     """
     lines = log_text.splitlines()
-    if lines and lines[0].startswith("bwrap: "):
+    if lines and lines[0].startswith(("bwrap: ", BOX_ERROR)):
         return lines[0]
     if "Kernel died before replying to kernel_info" not in log_text:
         return ""

@@ -4,7 +4,7 @@ This runs on a pool worker (pool.py), one straight pipeline:
 
   prepare  the scratch course (scratch.py): a copy of the grading kit, the submitted notebook, the
            environments and nbgrader's settings; the evaluator's and the probes' boxes start (boxes.py)
-  run      nbgrader's own `autograde` (forked from the worker's nbgrader server, nbgrader_server.py): the
+  run      nbgrader's own `autograde` (forked from the worker's fork server, fork_server.py): the
            notebook with the hidden tests in a sandboxed kernel
   judge    the probes finish, the evaluator judges the saved model and the student's code; its verdicts go
            into the test cells' outputs and nbgrader scores them (verdicts.py)
@@ -24,7 +24,7 @@ from pathlib import Path
 from grader.autograde.boxes import Evaluator, start_boxes
 from grader.autograde.failures import notebook_failure
 from grader.autograde.feedback import write_feedback
-from grader.autograde.nbgrader_server import can_fork_nbgrader, start_nbgrader
+from grader.autograde.fork_server import can_fork, start_nbgrader
 from grader.autograde.scratch import Scratch, prepare
 from grader.autograde.task import GradingTask
 from grader.autograde.verdicts import score
@@ -88,8 +88,8 @@ def _run(task: GradingTask, scratch: Scratch, nbgrader_env: dict[str, str], dead
     limits = task.limits
     args = ["autograde", task.assignment, f"--student={task.student}", "--force", "--create"]
     where = {"cwd": scratch.course.root, "env": nbgrader_env, "log": scratch.log}
-    # A fork of this worker's nbgrader server (nbgrader_server.py), else the command.
-    process = (start_nbgrader(args, **where) if can_fork_nbgrader()
+    # A fork of this worker's fork server (fork_server.py), else the command.
+    process = (start_nbgrader(args, **where) if can_fork()
                else start([sys.executable, "-m", "nbgrader", *args], **where))
     code = wait(process, deadline=deadline, watch=scratch.workdir, disk_bytes=limits.disk_bytes)
     graded_path = scratch.course.autograded(task.student, task.assignment) / task.notebook_name

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from grader.autograde import nbgrader_server
+from grader.autograde import fork_server
 from grader.autograde.grade_one import grade_submission
 from grader.autograde.task import GradingTask
 from grader.result import CRASHED, SubmissionResult
@@ -54,7 +54,7 @@ def grade_all(
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         try:
             # Workers that may have children of their own: each forks nbgrader from its server
-            # (nbgrader_server.py), which multiprocessing forbids a daemonic process.
+            # (fork_server.py), which multiprocessing forbids a daemonic process.
             import dask
 
             dask.config.set({"distributed.worker.daemon": False})
@@ -65,7 +65,7 @@ def grade_all(
                 signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     try:
-        client.run(nbgrader_server.warm)
+        client.run(fork_server.warm)
         futures = {client.submit(grade_submission, task, pure=False,
                                  key=f"grade-{task.assignment}-{task.student}-{os.urandom(4).hex()}"): task
                    for task in tasks}

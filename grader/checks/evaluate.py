@@ -1,17 +1,19 @@
-"""`python -m grader.checks.evaluate ASSIGNMENT MODEL_FILE [--wait] [--notebook NB] [--probes DIR]`: the
+"""`python -m grader.checks.evaluate ASSIGNMENT MODEL_FILE [--wait GO_FILE] [--notebook NB] [--probes DIR]`: the
 grader's checks, as JSON on stdout.
 
-Run by the grading worker in a fresh sandboxed process, started beside the notebook (TensorFlow's
-import overlaps with it); after the notebook has finished it judges the saved model, from its file
-alone, and what the student's code did on the grader's probes (probes.py, run in a box of its own). No
-code of the student's runs here. Any failure becomes a failed check with its reason.
+Run by the grading worker in a fresh sandboxed process, started beside the notebook; once GO_FILE exists (the
+notebook has finished) it judges the saved model, from its file alone, and what the student's code did on the
+grader's probes (probes.py, run in a box of its own). No code of the student's runs here. Any failure becomes a
+failed check with its reason.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +46,12 @@ def evaluate(assignment: str, model_file: Path, mirror: Path | None, notebook: P
         evidence.close()
 
 
+def wait_for(path: Path, poll_seconds: float = 0.05) -> None:
+    """Return once `path` exists."""
+    while not path.exists():
+        time.sleep(poll_seconds)
+
+
 def main() -> None:
     assignment, model_file = sys.argv[1], Path(sys.argv[2])
     notebook = Path(sys.argv[sys.argv.index("--notebook") + 1]) if "--notebook" in sys.argv else None
@@ -54,7 +62,7 @@ def main() -> None:
     if "--wait" in sys.argv[3:]:
         import keras  # noqa: F401
 
-        wait = sys.stdin.readline
+        wait = functools.partial(wait_for, Path(sys.argv[sys.argv.index("--wait") + 1]))
     mirror = os.environ.get("COURSE_ASSETS_MIRROR")
     results = evaluate(assignment, model_file, Path(mirror) if mirror else None, notebook, wait, probes)
     # The last line of stdout is the result; TensorFlow may print before it.

@@ -15,11 +15,17 @@ compute them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import random
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 
 from grader.checks.probe_inputs import CROPS, visualization_plan
@@ -234,14 +240,64 @@ def cell_source(notebook: Path, grade_id: str) -> str | None:
 
 def _child(argv: list[str], cwd: Path) -> str:
     """Run a probe child; "" or why it failed (the last line of its stderr, or its time limit)."""
-    try:
-        run = subprocess.run([sys.executable, "-c", *argv], capture_output=True, text=True, cwd=cwd,
-                             timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
+    if "keras" in sys.modules:  # a fork of the worker's fork server: TensorFlow is imported already
+        code, stdout, stderr = _forked_child(argv, cwd)
+    else:
+        try:
+            run = subprocess.run([sys.executable, "-c", *argv], capture_output=True, text=True, cwd=cwd,
+                                 timeout=PROBE_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            code, stdout, stderr = None, "", ""
+        else:
+            code, stdout, stderr = run.returncode, run.stdout, run.stderr
+    if code is None:
         return f"did not finish within {PROBE_TIMEOUT_SECONDS} s"
-    if run.returncode:
-        return (run.stderr.strip().splitlines() or ["no output"])[-1][:200]
-    return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else "no output"
+    if code:
+        return (stderr.strip().splitlines() or ["no output"])[-1][:200]
+    return stdout.strip().splitlines()[-1] if stdout.strip() else "no output"
+
+
+def _forked_child(argv: list[str], cwd: Path) -> tuple[int | None, str, str]:
+    """`python -c ARGV` as a fork of this process: its exit code (None past the time limit), stdout, stderr."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:
+            _run_as_command(argv, cwd, out.fileno(), err.fileno())
+        deadline = time.monotonic() + PROBE_TIMEOUT_SECONDS
+        while (status := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)  # and everything it started
+                os.waitpid(pid, 0)
+                return None, "", ""
+            time.sleep(0.05)
+        out.seek(0)
+        err.seek(0)
+        return (os.waitstatus_to_exitcode(status[1]), out.read().decode(errors="replace"),
+                err.read().decode(errors="replace"))
+
+
+def _run_as_command(argv: list[str], cwd: Path, out: int, err: int) -> None:
+    """In the forked child: `python -c ARGV` with output to `out` and `err`; never returns."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        os.chdir(cwd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        for fd, target in ((null, 0), (out, 1), (err, 2)):
+            os.dup2(fd, target)
+        sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
+        sys.argv = ["-c", *argv[1:]]
+        exec(compile(argv[0], "<string>", "exec"), {"__name__": "__main__"})
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _write_cell(notebook: Path, grade_id: str, folder: Path) -> Path | None:

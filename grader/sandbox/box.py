@@ -136,20 +136,30 @@ def _is_system(path: Path) -> bool:
     return any(resolved.is_relative_to(root) for root in (Path("/usr"),))
 
 
-def _system_mounts() -> list[str]:
-    argv = ["--ro-bind", "/usr", "/usr"]
+@dataclass(frozen=True)
+class Mount:
+    """One step of building a box, named after bubblewrap's option that takes it."""
+
+    kind: str  # "ro-bind", "bind", "symlink", "proc", "dev", "tmpfs" or "remount-ro"
+    dest: str
+    source: str = ""  # the folder or file outside (binds), or the link's target (symlink)
+    size: int = 0  # tmpfs: its size in bytes
+
+
+def _system_mounts() -> list[Mount]:
+    mounts = [Mount("ro-bind", "/usr", "/usr")]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         top = Path("/") / name
         if top.is_symlink():
-            argv += ["--symlink", str(top.readlink()), str(top)]
+            mounts.append(Mount("symlink", str(top), str(top.readlink())))
         elif top.is_dir():
-            argv += ["--ro-bind", str(top), str(top)]
+            mounts.append(Mount("ro-bind", str(top), str(top)))
     for name in ETC_FILES:
         if (Path("/etc") / name).exists():
-            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+            mounts.append(Mount("ro-bind", f"/etc/{name}", f"/etc/{name}"))
     if Path("/sys/devices/system/cpu").is_dir():  # core counts and caches, for TensorFlow and oneDNN
-        argv += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
-    return argv
+        mounts.append(Mount("ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"))
+    return mounts
 
 
 def _outermost(folders: list[Path]) -> list[Path]:
@@ -162,6 +172,29 @@ def _outermost(folders: list[Path]) -> list[Path]:
     return kept
 
 
+def box_mounts(box: Box, limits: Limits) -> list[Mount]:
+    """What a box sees, in the order it is built: bubblewrap's options (`sandbox_argv`) and the forked
+    boxes' system calls (forked_box.py) are both made from this one list."""
+    mounts = [*_system_mounts(), Mount("proc", "/proc"), Mount("dev", "/dev"),
+              Mount("tmpfs", "/tmp", size=limits.tmp_bytes)]
+    mounts += [Mount("ro-bind", str(inside), str(outside)) for outside, inside in box.files]
+    writable = _outermost(list(box.writable))
+    readable = [p for p in _outermost([*python_folders(), *box.readable]) if p.exists()]
+    # Read-only folders first, so that a writable folder inside one (a checkout's build/) is mounted over it.
+    mounts += [Mount("ro-bind", str(path), str(path)) for path in readable]
+    mounts += [Mount("bind", str(path), str(path)) for path in writable]
+    # The box's own root (where the mount points were made) read-only: nothing can be created beside them.
+    return [*mounts, Mount("remount-ro", "/")]
+
+
+def _bwrap_options(mount: Mount) -> list[str]:
+    if mount.kind in ("ro-bind", "bind", "symlink"):
+        return [f"--{mount.kind}", mount.source, mount.dest]
+    if mount.kind == "tmpfs":
+        return ["--size", str(mount.size), "--tmpfs", mount.dest]
+    return [f"--{mount.kind}", mount.dest]
+
+
 def sandbox_argv(command: list[str], box: Box, limits: Limits) -> list[str]:
     """`command` wrapped in bwrap and the resource limits, seeing only what `box` allows."""
     argv = [
@@ -170,26 +203,20 @@ def sandbox_argv(command: list[str], box: Box, limits: Limits) -> list[str]:
         "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
         "--disable-userns", "--uid", str(BOX_UID), "--gid", str(BOX_UID), "--cap-drop", "ALL",
         "--hostname", "grading", "--die-with-parent", "--new-session", "--clearenv",
-        *_system_mounts(),
-        "--proc", "/proc", "--dev", "/dev",
-        "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
     ]
-    for outside, inside in box.files:
-        argv += ["--ro-bind", str(outside), str(inside)]
-    writable = _outermost(list(box.writable))
-    readable = [p for p in _outermost([*python_folders(), *box.readable]) if p.exists()]
-    # Read-only folders first, so that a writable folder inside one (a checkout's build/) is mounted over it.
-    for path in readable:
-        argv += ["--ro-bind", str(path), str(path)]
-    for path in writable:
-        argv += ["--bind", str(path), str(path)]
-    # The box's own root (where bwrap made the mount points) read-only: nothing can be created beside them.
-    argv += ["--remount-ro", "/", "--chdir", str(box.workdir)]
-    for name, value in (*box.env, *thread_environment(limits).items()):
+    for mount in box_mounts(box, limits):
+        argv += _bwrap_options(mount)
+    argv += ["--chdir", str(box.workdir)]
+    for name, value in box_variables(box, limits):
         argv += ["--setenv", name, value]
     argv += [sys.executable, "-m", "grader.sandbox.rlimits", "--memory", str(limits.memory_bytes),
              "--file-size", str(limits.file_bytes), "--cpus", ",".join(map(str, limits.cpus)), "--", *command]
     return argv
+
+
+def box_variables(box: Box, limits: Limits) -> list[tuple[str, str]]:
+    """The whole environment of a process in `box`."""
+    return [*box.env, *thread_environment(limits).items()]
 
 
 def identity_files(folder: Path) -> tuple[tuple[Path, Path], ...]:
