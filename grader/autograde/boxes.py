@@ -29,11 +29,16 @@ EVALUATION_TIMEOUT_SECONDS = 600
 PROBES_TIMEOUT_SECONDS = 300
 
 
+def forks(box: Box | None) -> bool:
+    """Whether `start_in_box` forks the worker's fork server for `box` (else: a fresh Python)."""
+    return can_fork() and (box is None or can_fork_boxes())
+
+
 def start_in_box(module: str, args: list[str], box: Box | None, limits: Limits, *, cwd: Path, env: dict[str, str],
                  log: Path) -> subprocess.Popen | ForkedRun:
     """`python -m MODULE ARGS` in `box` (None: no box): a fork of the worker's fork server where it may build
     boxes, else a fresh Python (in bubblewrap's box)."""
-    if can_fork() and (box is None or can_fork_boxes()):
+    if forks(box):
         return start_module(module, args, box=box, limits=limits, cwd=cwd, env=env, log=log)
     command = [sys.executable, "-m", module, *args]
     return start(sandbox_argv(command, box, limits) if box else command, cwd=cwd, env=env, log=log)
@@ -124,6 +129,8 @@ class ProbesBox:
         if task.sandbox:
             box = Box(workdir=scratch.probes, writable=(scratch.probes,), readable=tuple(assets),
                       env=box_environment(env), files=identity_files(scratch.probes / "runtime" / "etc"))
+        if forks(box):
+            args.append("--fork")  # TensorFlow is imported in the fork already: its children are forks too
         self.deadline = time.monotonic() + PROBES_TIMEOUT_SECONDS
         self.watch, self.disk_bytes = scratch.probes, limits.disk_bytes
         self.process = start_in_box("grader.checks.probes", args, box, limits, cwd=scratch.probes, env=env,

@@ -25,6 +25,8 @@ import ctypes
 import multiprocessing
 import os
 import runpy
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,7 +93,10 @@ def start_nbgrader(args: list[str], *, cwd: Path, env: dict[str, str], log: Path
 def start_module(module: str, args: list[str], *, box: Box | None, limits: Limits, cwd: Path, env: dict[str, str],
                  log: Path) -> ForkedRun:
     """`python -m MODULE ARGS` in a fresh fork of this worker's server, inside `box` (None: no box, for trusted
-    notebooks). In a box, its environment and folder are the box's (`box_variables`, `box.workdir`)."""
+    notebooks). In a box, its environment and folder are the box's (`box_variables`, `box.workdir`): the rest of
+    `env` is not even sent to the fork, whose memory a student's code in the box could read."""
+    if box is not None:
+        env, cwd = dict(box_variables(box, limits)), box.workdir
     process = _server().Process(target=_module_main, name=module,
                                 args=(module, list(args), box, limits, str(cwd), dict(env), str(log)))
     process.start()
@@ -102,30 +107,41 @@ def warm() -> None:
     """Start this worker's server now and wait for its imports: once per worker, with the run's set-up, not in
     the first submission's time."""
     if can_fork():
-        ready = _server().Process(target=_ready, name="fork server ready")
-        ready.start()  # the server forks only once it has imported everything in PRELOAD
-        ready.join()
+        _server()  # it returns once the server has imported everything in PRELOAD and forked once
 
 
 def _ready() -> None:
     pass
 
 
+# What the server's environment holds besides IMPORT_TIME_VARIABLES: nothing of the instructor's. A box is a fork
+# of the server, and a student's code can read its own memory, where the server's environment stays.
+SERVER_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
+
+
 @contextlib.contextmanager
-def _import_time_environment() -> Iterator[None]:
+def _clean_environment() -> Iterator[None]:
+    """While it is in force, multiprocessing starts the fork server with the variables it needs alone (`env -i`,
+    as bubblewrap's boxes start): through a script in a private folder, since it starts the server with this
+    process's whole environment."""
+    from multiprocessing import spawn
+
     from grader.assets.environment import notebook_environment
 
-    wanted = {name: value for name, value in notebook_environment().items() if name in IMPORT_TIME_VARIABLES}
-    before = {name: os.environ.get(name) for name in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    wanted = {name: value for name, value in notebook_environment().items()
+              if name in IMPORT_TIME_VARIABLES or name in SERVER_VARIABLES}
+    with tempfile.TemporaryDirectory(prefix="course-fork-server-") as folder:
+        script = Path(folder) / "python"
+        assignments = " ".join(shlex.quote(f"{name}={value}") for name, value in sorted(wanted.items()))
+        script.write_text(f'#!/bin/sh\nexec {shutil.which("env") or "/usr/bin/env"} -i {assignments} '
+                          f'{shlex.quote(sys.executable)} "$@"\n')
+        script.chmod(0o700)
+        previous = spawn.get_executable()
+        spawn.set_executable(str(script))
+        try:
+            yield
+        finally:
+            spawn.set_executable(previous)
 
 
 def _server() -> multiprocessing.context.BaseContext:
@@ -135,8 +151,12 @@ def _server() -> multiprocessing.context.BaseContext:
 
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
-        with _import_time_environment():
+        with _clean_environment():
             forkserver.ensure_running()
+            # The script is read after the server's exec: it stays until the server has forked once.
+            ready = context.Process(target=_ready, name="fork server ready")
+            ready.start()
+            ready.join()
         _context = context
     return _context
 
@@ -195,7 +215,6 @@ def _module_main(module: str, args: list[str], box: Box | None, limits: Limits, 
         except BaseException as error:
             print(f"{BOX_ERROR}{type(error).__name__}: {error}", flush=True)
             os._exit(71)  # EX_OSERR
-        env, cwd = dict(box_variables(box, limits)), str(box.workdir)
     code = 1
     try:
         _take_environment(env, cwd)

@@ -1,10 +1,10 @@
 """Run the student's code on the grader's probes and write down what it did; judge nothing.
 
-`python -m grader.checks.probes PLAN NOTEBOOK OUT` runs, in fresh child processes, the cells the plan
-names, taken from NOTEBOOK (the notebook as handed in), calls them on the plan's probes, and writes what
-they returned (or the error they raised) under OUT. The grading worker runs it in a box of its own: the
-notebook, the prepared assets and OUT, nothing else (not the held-out photos, not the grading spec, not
-the evaluator). The evaluator then judges OUT's files (code_checks.py) in its own box.
+`python -m grader.checks.probes PLAN NOTEBOOK OUT [--fork]` runs, in fresh child processes (forks of this
+one with `--fork`), the cells the plan names, taken from NOTEBOOK (the notebook as handed in), calls them on
+the plan's probes, and writes what they returned (or the error they raised) under OUT. The grading worker
+runs it in a box of its own: the notebook, the prepared assets and OUT, nothing else (not the held-out
+photos, not the grading spec, not the evaluator). The evaluator then judges OUT's files (code_checks.py) in its own box.
 
 Everything under OUT is the student's word: code in the box can write any file there. So the probes
 change from one submission to the next (`probe_plan`'s seed comes from the notebook's own bytes: a
@@ -31,6 +31,10 @@ from pathlib import Path
 from grader.checks.probe_inputs import CROPS, visualization_plan
 
 PROBE_TIMEOUT_SECONDS = 120
+# Set by `--fork`: this process is a fork of the worker's fork server, which imported TensorFlow and never
+# ran it, so a child can be a fork of it (no import again). Forking a process whose TensorFlow has run is
+# not safe: its threads do not follow.
+FORK_CHILDREN = False
 
 # Runs in the child: the student's cell, then the callback on each (target, accuracy) probe, as the
 # notebook's hidden test does; the last line of stdout is what the model's flag became.
@@ -240,7 +244,7 @@ def cell_source(notebook: Path, grade_id: str) -> str | None:
 
 def _child(argv: list[str], cwd: Path) -> str:
     """Run a probe child; "" or why it failed (the last line of its stderr, or its time limit)."""
-    if "keras" in sys.modules:  # a fork of the worker's fork server: TensorFlow is imported already
+    if FORK_CHILDREN:
         code, stdout, stderr = _forked_child(argv, cwd)
     else:
         try:
@@ -362,6 +366,8 @@ def pets_photo_url() -> str:
 
 
 def main() -> None:
+    global FORK_CHILDREN
+    FORK_CHILDREN = "--fork" in sys.argv[4:]
     plan, notebook, out = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]), Path(sys.argv[3])
     run_probes(plan, notebook, out)
 

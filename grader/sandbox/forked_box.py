@@ -15,7 +15,7 @@ student's:
   /tmp of bounded size), the root itself read-only.
 
 Where the kernel refuses an unprivileged user namespace (Ubuntu 23.10+ AppArmor for a process without a
-profile), `can_fork_boxes()` is false and the boxes are bubblewrap's, as before.
+profile), or with `COURSE_BOXES=bubblewrap`, `can_fork_boxes()` is false and the boxes are bubblewrap's.
 """
 
 from __future__ import annotations
@@ -230,7 +230,10 @@ print("box ok")
 
 @functools.cache
 def can_fork_boxes() -> bool:
-    """Whether a process may build a box here: the kernel allows this user namespaces and mounts in them."""
+    """Whether a process may build a box here: the kernel allows this user namespaces and mounts in them, and
+    `COURSE_BOXES=bubblewrap` does not ask for bubblewrap's boxes instead."""
+    if os.environ.get("COURSE_BOXES") == "bubblewrap":
+        return False
     if SYS_PIVOT_ROOT is None or not sys.platform.startswith("linux"):
         return False
     try:

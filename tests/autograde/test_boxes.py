@@ -3,7 +3,9 @@ worker's fork server (TensorFlow imported once) or as a fresh Python in bubblewr
 cell on the same probes gives the same answers in both."""
 
 import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,20 @@ def test_the_probes_answer_the_same_in_either_box(built_by, tmp_path, monkeypatc
     assert isinstance(process, boxes.ForkedRun) == (built_by == "fork server")
     assert wait(process, deadline=time.monotonic() + 240) == 0, log.read_text()
     assert json.loads((folder / "out" / "callback" / "result.txt").read_text()) == [True, False, True, False]
+
+
+def test_the_fork_server_holds_none_of_the_instructors_variables():
+    """A box is a fork of the server and a student's code can read its own memory: the server starts with the
+    variables it needs alone (`env -i`), not this process's."""
+    from multiprocessing import forkserver
+
+    from grader.autograde import fork_server
+
+    assert "PYTEST_CURRENT_TEST" in os.environ  # the control: set in the process that starts the server
+    fork_server.warm()
+    pid = forkserver._forkserver._forkserver_pid
+    names = {entry.split(b"=", 1)[0].decode() for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")}
+    allowed = {*fork_server.IMPORT_TIME_VARIABLES, *fork_server.SERVER_VARIABLES}
+    assert "PYTEST_CURRENT_TEST" not in names
+    # (glibc rewrites GLIBC_TUNABLES's value in place, so its parts show as entries of their own)
+    assert {name for name in names if name and not name.startswith("glibc.")} <= allowed
