@@ -430,21 +430,26 @@ plt.show()
 # batch's own statistics and overwrites the ImageNet statistics it stored, so the layers above it receive
 # inputs on another scale than the one they learned; at a rate 1,000 times ours, each step moves the unfrozen
 # weights so far that what they knew is gone. Measured with the `cpu` profile over seeds 1-5 (section 6 says
-# what this data is), the validation accuracy after fine-tuning with batch norm left to train was
-# BATCHNORM_RANGE, and with the rate multiplied RATE_RANGE, against RULES_RANGE with both rules kept.
+# what this data is), the validation accuracy after fine-tuning was 0.950-0.965 with both rules kept,
+# 0.605-0.820 with batch norm left to train (0.14-0.36 lost), and 0.470-0.530 with the rate multiplied
+# (0.42-0.49 lost): no better than guessing. Batch norm's damage varies from seed to seed, the rate's hardly.
 #
-# The checks below ask that each broken run loses at least the margin set from those seeds.
+# The two checks below ask each broken run to lose at least a margin below the least those seeds lost. First,
+# batch norm left to train: at least 0.10.
 
 # %%
+_THRESHOLD = 0.10
 if "batch norm left to train" in broken_accuracy:
-    _THRESHOLD = 0.05
     _damage = fine_tuned_accuracy - broken_accuracy["batch norm left to train"]
     print(f"METRIC batchnorm_training_damage={_damage:.4f}")
     assert _damage >= _THRESHOLD, f"batch norm left to train cost only {_damage:.3f} of validation accuracy"
 
+# %% [markdown]
+# Then the rate multiplied instead of divided: at least 0.30.
+
 # %%
+_THRESHOLD = 0.30
 if "rate 10x phase 1's" in broken_accuracy:
-    _THRESHOLD = 0.05
     _damage = fine_tuned_accuracy - broken_accuracy["rate 10x phase 1's"]
     print(f"METRIC high_rate_damage={_damage:.4f}")
     assert _damage >= _THRESHOLD, f"the rate 10x phase 1's cost only {_damage:.3f} of validation accuracy"
