@@ -31,11 +31,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
 from grader.sandbox.box import Box, Limits, box_variables
+from grader.sandbox.processes import exit_as_python
 
 # What the runs need before they read a notebook, imported once, in the server (what a run imports beyond them it
 # imports itself): nbgrader's autograde, and TensorFlow with the grader's checks and probes.
@@ -215,20 +215,7 @@ def _module_main(module: str, args: list[str], box: Box | None, limits: Limits, 
         except BaseException as error:
             print(f"{BOX_ERROR}{type(error).__name__}: {error}", flush=True)
             os._exit(71)  # EX_OSERR
-    code = 1
-    try:
-        _take_environment(env, cwd)
-        sys.argv = [module, *args]
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-        if isinstance(stop.code, str):
-            print(stop.code, file=sys.stderr)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # The box's PID 1 ends here, not in multiprocessing's clean-up (its pipes are closed in the box).
-        os._exit(code)
+    _take_environment(env, cwd)
+    sys.argv = [module, *args]
+    # The box's PID 1 ends there, not in multiprocessing's clean-up (its pipes are closed in the box).
+    exit_as_python(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True))

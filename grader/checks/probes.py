@@ -25,10 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 from grader.checks.probe_inputs import CROPS, visualization_plan
+from grader.sandbox.processes import exit_as_python
 
 PROBE_TIMEOUT_SECONDS = 120
 # Set by `--fork`: this process is a fork of the worker's fork server, which imported TensorFlow and never
@@ -283,8 +283,8 @@ def _forked_child(argv: list[str], cwd: Path) -> tuple[int | None, str, str]:
 
 def _run_as_command(argv: list[str], cwd: Path, out: int, err: int) -> None:
     """In the forked child: `python -c ARGV` with output to `out` and `err`; never returns."""
-    code = 1
-    try:
+
+    def run() -> None:
         os.setpgid(0, 0)
         os.chdir(cwd)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -293,15 +293,8 @@ def _run_as_command(argv: list[str], cwd: Path, out: int, err: int) -> None:
         sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
         sys.argv = ["-c", *argv[1:]]
         exec(compile(argv[0], "<string>", "exec"), {"__name__": "__main__"})
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+
+    exit_as_python(run)
 
 
 def _write_cell(notebook: Path, grade_id: str, folder: Path) -> Path | None:

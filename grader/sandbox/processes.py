@@ -7,8 +7,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 DISK_POLL_SECONDS = 2.0
 
@@ -89,3 +93,23 @@ def run(argv: list[str], *, cwd: Path, env: dict[str, str], log: Path, timeout: 
     """Run to the end: the exit code, None on timeout, "disk" past the folder's limit (`wait`)."""
     deadline = time.monotonic() + timeout
     return wait(start(argv, cwd=cwd, env=env, log=log), deadline=deadline, watch=watch, disk_bytes=disk_bytes)
+
+
+def exit_as_python(run: Callable[[], object]) -> NoReturn:
+    """In a forked process that stands for a `python` command: `run()`, then end as the interpreter would (a
+    SystemExit's code, else 0; 1 with the traceback on an error), never returning into the code it was forked
+    from."""
+    code = 1
+    try:
+        run()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
