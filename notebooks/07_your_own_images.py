@@ -500,8 +500,8 @@ check_and_hand_in(
     release_url="https://raw.githubusercontent.com/transfer-learning-course/transfer-learning-course/main/notebooks/07_your_own_images.ipynb",
     tested={
         'read': ['any', 'isinstance', 'keras', 'len', 'max', 'os', 'print'],
-        'attributes': ['Dropout', 'Model', '__name__', 'activation', 'count_params', 'isfile', 'layers', 'name', 'output_shape', 'path', 'trainable_weights'],
-        'called': ['count_params', 'isfile'],
+        'attributes': ['Dropout', 'Model', '__name__', 'activation', 'count_params', 'isfile', 'join', 'layers', 'name', 'output_shape', 'path', 'trainable_weights'],
+        'called': ['count_params', 'isfile', 'join'],
         'bound': [],
     },
 )

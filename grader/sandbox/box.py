@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,13 +259,30 @@ def write_kernelspec(jupyter_path: Path, box: Box | None, limits: Limits) -> Pat
     return spec_dir
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """`target` mirrors `source`: real folders, and links to its files (nothing large is copied)."""
-    for folder, _, files in os.walk(source):
+def _link_tree(source: Path, target: Path, skip: Callable[[Path], bool] = lambda folder: False) -> None:
+    """`target` mirrors `source`: real folders, and links to its files (nothing large is copied).
+
+    Folders of `source` for which `skip` holds are left out, with everything under them.
+    """
+    for folder, subfolders, files in os.walk(source):
+        subfolders[:] = [name for name in subfolders if not skip(Path(folder, name))]
         here = target / Path(folder).relative_to(source)
         here.mkdir(parents=True, exist_ok=True)
         for name in files:
             (here / name).symlink_to(Path(folder, name).resolve())
+
+
+def _extracted_download(folder: Path) -> bool:
+    """A folder that `keras.utils.get_file(..., extract=True)` unpacked in `datasets/`: `<name>` beside the
+    download `<name>_archive`, or `<stem>_extracted` (a name with a dot).
+
+    Keras unpacks the archive again on every call. Linked into a box, each member would be skipped as a
+    link that leaves the folder (a warning each: hundreds of lines in the student's feedback); and the
+    files behind the links are the ones that unboxed kernels (nbval's, an instructor's) rewrite when they
+    unpack it again. Left out, each box unpacks its own copy from the linked archive.
+    """
+    return folder.parent.name == "datasets" and (
+        folder.with_name(folder.name + "_archive").is_file() or folder.name.endswith("_extracted"))
 
 
 def private_asset_homes(env: dict[str, str], runtime: Path) -> dict[str, str]:
@@ -276,6 +294,6 @@ def private_asset_homes(env: dict[str, str], runtime: Path) -> dict[str, str]:
     env = dict(env)
     for name, folder in (("IPYTHONDIR", "ipython"), ("KERAS_HOME", "keras")):
         if env.get(name) and Path(env[name]).is_dir():
-            _link_tree(Path(env[name]), runtime / folder)
+            _link_tree(Path(env[name]), runtime / folder, skip=_extracted_download)
             env[name] = str(runtime / folder)
     return env

@@ -4,8 +4,10 @@ the grader's error, never the student's crash; a box under /tmp works."""
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,15 @@ from grader.assets.environment import MALLOC_TUNABLES, notebook_environment
 from grader.autograde.class_run import autograde
 from grader.doctor import FAIL, diagnose, format_findings
 from grader.result import GRADER_ERROR
-from grader.sandbox.box import Box, Limits, SandboxError, box_environment, identity_files, sandbox_argv
+from grader.sandbox.box import (
+    Box,
+    Limits,
+    SandboxError,
+    box_environment,
+    identity_files,
+    private_asset_homes,
+    sandbox_argv,
+)
 from grader.sandbox.preflight import check_sandbox
 from tests.autograde.test_isolation import ASSIGNMENT, SOLUTION, handed_in, plain_env
 
@@ -126,3 +136,34 @@ def test_doctor_names_a_sandbox_that_cannot_start(tmp_path, monkeypatch):
     for what in ("cores", "memory", "disk", "tensorflow", "nbgrader"):
         assert what in findings
     assert "FAIL  sandbox" in format_findings(list(findings.values()))
+
+
+UNPACK = """import os, keras
+folder = keras.utils.get_file("photos", origin="https://example.invalid/photos.tgz", extract=True)
+path = os.path.join(folder, "photos", "daisy", "1.jpg")
+print(open(path).read(), os.path.islink(path))"""
+
+
+def test_a_box_unpacks_its_own_copy_of_a_downloaded_archive(tmp_path):
+    """`get_file(extract=True)` unpacks again on every call: a box gets the archive, not the shared unpacked
+    folder (whose files unboxed kernels rewrite), and unpacks it without a warning per member."""
+    home, runtime = tmp_path / "keras_home", tmp_path / "runtime"
+    (tmp_path / "photos" / "daisy").mkdir(parents=True)
+    (tmp_path / "photos" / "daisy" / "1.jpg").write_text("a daisy")
+    (home / "datasets").mkdir(parents=True)
+    with tarfile.open(home / "datasets" / "photos_archive", "w") as archive:
+        archive.add(tmp_path / "photos", arcname="photos")
+    shutil.copytree(tmp_path / "photos", home / "datasets" / "photos" / "photos")  # as an unboxed call left it
+    (home / "models").mkdir()
+    (home / "models" / "weights.h5").write_text("weights")
+
+    env = private_asset_homes({"KERAS_HOME": str(home)}, runtime)
+    private = Path(env["KERAS_HOME"])
+    assert (private / "models" / "weights.h5").is_symlink() and (private / "datasets" / "photos_archive").is_symlink()
+    assert not (private / "datasets" / "photos").exists()
+    box = Box(workdir=runtime, writable=(runtime,), readable=(home,), env=box_environment(env),
+              files=identity_files(tmp_path / "etc"))
+    result = subprocess.run(sandbox_argv([sys.executable, "-c", UNPACK], box, Limits()), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[-2] == "a daisy False"
+    assert "Skipping" not in result.stderr
