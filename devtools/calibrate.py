@@ -5,6 +5,11 @@ own measurements of what each solution saved (`grader_<check>`), for the limits 
 Notebooks print `METRIC name=value` in their hidden tests; the test cell that prints a metric also
 holds its threshold (`_THRESHOLD = ...`). Results go to data/calibration.csv; `tests/` checks every
 threshold against them.
+
+Where a notebook leaves a decision to the student (05: where to cut, which head), `--design STUDENT` runs
+the solution with that graded example's edits (a `kind = "variant"` of submissions/examples, its fixture
+`setup_replace` left out: trained in full) and files its rows as `<notebook>+<student>`: each threshold
+must then hold for every design calibrated, not only for the instructor's.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
 from nbclient import NotebookClient
 from tqdm import tqdm
 
@@ -50,9 +56,25 @@ def thresholds(name: str) -> dict[str, float]:
     return found
 
 
-def run_once(name: str, seed: int, env: dict[str, str]) -> Run:
-    """Execute the solution `name` with COURSE_SEED=seed in a scratch folder and read its metrics."""
+def design_edits(name: str, student: str) -> list[list[str]]:
+    """The solution-cell edits of the graded example `student` of `name`, a correct alternative design."""
+    with open(paths.EXAMPLES_DIR / f"{name}.toml", "rb") as f:
+        entries = {entry["student"]: entry for entry in tomllib.load(f)["submission"]}
+    entry = entries.get(student)
+    if entry is None or entry.get("kind") != "variant":
+        variants = sorted(s for s, e in entries.items() if e.get("kind") == "variant")
+        raise ValueError(f"{student!r} is not a variant of {name}'s graded examples: {variants}")
+    return entry.get("replace", [])
+
+
+def run_once(name: str, seed: int, env: dict[str, str], design: str | None = None) -> Run:
+    """Execute the solution `name` (with the edits of `design`) with COURSE_SEED=seed in a scratch folder and
+    read its metrics."""
     nb = read_source(paths.SOLUTIONS_DIR / f"{name}.py")
+    if design:
+        from devtools.examples import apply_replacements
+
+        apply_replacements(nb, design_edits(name, design), f"{name} design {design}")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         client = NotebookClient(nb, timeout=900, kernel_name="python3", allow_errors=True,
@@ -71,7 +93,7 @@ def run_once(name: str, seed: int, env: dict[str, str]) -> Run:
             if output.get("output_type") == "error":
                 errors.append(f"{cell.get('id')}: {output.get('ename')}: {output.get('evalue', '')[:200]}")
     metrics = {m: float(v) for m, v in METRIC.findall("".join(text))} | measured_by_grader
-    return Run(name, seed, seconds, metrics, errors, not_measured)
+    return Run(f"{name}+{design}" if design else name, seed, seconds, metrics, errors, not_measured)
 
 
 def grader_metrics(name: str, folder: Path) -> dict[str, float]:
@@ -87,19 +109,21 @@ def grader_metrics(name: str, folder: Path) -> dict[str, float]:
     return {f"grader_{r['check']}": float(r["metric"]) for r in results if r["metric"] is not None}
 
 
-def calibrate(names: list[str], seeds: list[int], out: Path = CALIBRATION_FILE) -> list[Run]:
+def calibrate(names: list[str], seeds: list[int], out: Path = CALIBRATION_FILE,
+              design: str | None = None) -> list[Run]:
     env = notebook_environment(profile="cpu")
     # The grader's own measurements run in this process: the same offline asset settings as the kernels
     # (set before Keras is first imported, which reads KERAS_HOME once).
     os.environ.update({name: env[name] for name in ASSET_SETTINGS if name in env})
     runs = []
     for name in names:
-        for seed in tqdm(seeds, desc=f"calibrate {name}", unit="seed"):
-            runs.append(run_once(name, seed, env))
+        for seed in tqdm(seeds, desc=f"calibrate {name}" + (f" ({design})" if design else ""), unit="seed"):
+            runs.append(run_once(name, seed, env, design))
+    labels = {run.notebook for run in runs}
     keep = []
-    if out.exists():  # keep other notebooks' rows when calibrating only some
+    if out.exists():  # keep the rows of other notebooks and designs when calibrating only some
         with open(out, newline="") as f:
-            keep = [row for row in csv.DictReader(f) if row["notebook"] not in names]
+            keep = [row for row in csv.DictReader(f) if row["notebook"] not in labels]
     with open(out, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["notebook", "seed", "metric", "value", "seconds", "note"])
         writer.writeheader()
@@ -125,7 +149,7 @@ def summary(path: Path = CALIBRATION_FILE) -> str:
     for (notebook, metric), group in sorted(groups.items()):
         values = [float(r["value"]) for r in group if r["value"]]
         seconds = [float(r["seconds"]) for r in group]
-        limit = thresholds(notebook).get(metric)
+        limit = thresholds(notebook.split("+")[0]).get(metric)
         if not values:
             lines.append(f"| {notebook} | {metric} | {len(group)} | not measured here | | | {limit} | "
                          f"{sum(seconds) / len(seconds):.0f} |")

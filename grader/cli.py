@@ -246,7 +246,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from devtools.calibrate import calibrate, errors_report, summary
     from grader.release.build import assignments
 
-    runs = calibrate(args.notebooks or assignments(), args.seeds)
+    runs = calibrate(args.notebooks or assignments(), args.seeds, design=args.design)
     print(summary())
     problems = errors_report(runs)
     for problem in problems:
@@ -340,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     cal = sub.add_parser("calibrate", help="run solutions with several seeds; write data/calibration.csv")
     cal.add_argument("notebooks", nargs="*", help="solution names (default: all)")
     cal.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    cal.add_argument("--design", help="a graded example of kind variant: calibrate that alternative design")
     cal.set_defaults(func=_cmd_calibrate)
 
     args = parser.parse_args(argv)

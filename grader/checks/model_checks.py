@@ -25,6 +25,7 @@ class Context:
     held_out_classes: tuple[str, ...]
     seed: int = 0
     model_dir: Path | None = None  # where the notebook saved its files (checks that open a second one)
+    notebook: Path | None = None  # the notebook as handed in (checks that read what its source declares)
 
 
 def pretrained_base(model: keras.Model) -> keras.Model:
@@ -86,15 +87,59 @@ def head_layers(model, params, context) -> tuple[bool, str]:
     return _verdict(problems, f"saved head: {', '.join(type(x).__name__ for x in after_base)}")
 
 
-def base_ends_at(model, params, context) -> tuple[bool, str]:
+def base_ends_where_declared(model, params, context) -> tuple[bool, str]:
+    """The saved base is the published `application` cut where the notebook says: its last layer is the one
+    named by the string literal assigned to `variable` in the cell `cell` (read from the handed-in source,
+    which no code of the kernel can change), with that layer's output shape, and the weights of every layer it
+    keeps frozen equal to the published ImageNet weights (a pretrained base, not one initialised anew; layers
+    left trainable are base_frozen's to judge, not judged twice here)."""
+    declared = declared_string(context.notebook, params["cell"], params["variable"])
     base = pretrained_base(model)
-    last = base.layers[-1].name
+    reference = imagenet_base(params["application"], tuple(base.input_shape[1:]))
+    names = {layer.name for layer in reference.layers}
+    if declared not in names:
+        return False, f"{params['variable']} = {declared!r} is not a layer of {params['application']}"
     problems = []
-    if last != params["layer"]:
-        problems.append(f"the saved base ends at {last!r}, expected {params['layer']!r}")
-    if base.output_shape[-1] != params["channels"]:
-        problems.append(f"the saved base outputs {base.output_shape[-1]} channels, expected {params['channels']}")
-    return _verdict(problems, f"saved base ends at {last!r} {base.output_shape}")
+    last = base.layers[-1].name
+    if last != declared:
+        problems.append(f"the saved base ends at {last!r}, but {params['variable']} says {declared!r}")
+    expected = tuple(reference.get_layer(declared).output.shape)
+    if tuple(base.output_shape) != expected:
+        problems.append(f"the saved base outputs {base.output_shape}, the layer {declared!r} {expected}")
+    changed = [layer.name for layer in base.layers
+               if layer.weights and not layer.trainable_weights and not _same_weights(layer, reference, names)]
+    if changed:
+        problems.append(f"{len(changed)} layers of the saved base are not ImageNet's: {', '.join(changed[:3])}")
+    return _verdict(problems, f"saved base: {params['application']} cut at {declared!r} {base.output_shape}, "
+                              "ImageNet's weights")
+
+
+def _same_weights(layer: keras.layers.Layer, reference: keras.Model, names: set[str]) -> bool:
+    if layer.name not in names:
+        return False
+    saved, published = layer.get_weights(), reference.get_layer(layer.name).get_weights()
+    return len(saved) == len(published) and all(np.array_equal(a, b) for a, b in zip(saved, published, strict=True))
+
+
+def declared_string(notebook: Path | None, cell: str, variable: str) -> str:
+    """The string literal last assigned to `variable` at the top level of the handed-in cell `cell`."""
+    import ast
+
+    from grader.checks.probes import cell_source
+
+    source = cell_source(notebook, cell) if notebook is not None else None
+    if source is None:
+        raise ValueError(f"the notebook has no cell {cell!r}")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        raise ValueError(f"the cell {cell!r} is not valid Python: {error.msg} (line {error.lineno})") from None
+    values = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == variable for t in node.targets)
+              and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)]
+    if not values:
+        raise ValueError(f'the cell {cell!r} sets no {variable} = "<layer name>" (a name in quotes)')
+    return values[-1]
 
 
 def base_matches_imagenet(model, params, context) -> tuple[bool, str]:

@@ -49,7 +49,7 @@ def _checks(evidence: str, *names: str) -> dict[str, Check]:
 
 
 REGISTRY: dict[str, Check] = {
-    **_checks(MODEL, "base_frozen", "output_shape", "head_layers", "base_ends_at", "base_matches_imagenet",
+    **_checks(MODEL, "base_frozen", "output_shape", "head_layers", "base_ends_where_declared", "base_matches_imagenet",
               "loss_matches_activation", "held_out_accuracy", "held_out_head_accuracy", "trainable_from",
               "batchnorm_frozen", "learning_rate_lowered", "beats_saved_model", "tflite_matches"),
     **_checks(CODE, "callback_stops_at_target", "activations_match_layers", "grad_cam_map", "grad_cam_localises",
@@ -87,7 +87,7 @@ class Evidence:
         from grader.checks.model_checks import Context
 
         return Context(self.spec.image_size, self.held_out, self.spec.held_out_classes,
-                       model_dir=self.model_file.parent)
+                       model_dir=self.model_file.parent, notebook=self.notebook)
 
     def model(self, file: str | None = None) -> tuple[object | None, str]:
         """(the saved model, "") or (None, why not): the notebook's model file, or another file it saved."""

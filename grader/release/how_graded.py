@@ -44,8 +44,10 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
     "base_frozen": lambda params: f"no layer of the pretrained base in {_model(params)} can train",
     "output_shape": lambda params: f"{_model(params)} gives an output of shape {_shape(params)}",
     "head_layers": _head,
-    "base_ends_at": lambda params: (
-        f"the base in {_model(params)} ends at layer `{params['layer']}` ({params['channels']} channels)"),
+    "base_ends_where_declared": lambda params: (
+        f"the base in {_model(params)} is {params['application']} cut at the layer your `{params['variable']}` "
+        f"names (a name in quotes, in the cell where you set it), with that layer's output, and every frozen "
+        "layer it keeps still holds the published ImageNet weights"),
     "base_matches_imagenet": _imagenet,
     "loss_matches_activation": lambda params: (
         f"{_model(params)} is compiled with a loss that fits its output layer's activation"),

@@ -12,10 +12,22 @@ from grader.spec import CALIBRATED_LIMITS, load_specs
 MARGIN = 0.02
 MIN_SEEDS = 5
 
-PAIRS = [(name, metric, limit) for name in assignments() for metric, limit in thresholds(name).items()]
+# Where a task leaves a decision to the student (05: where to cut, which head), the thresholds must hold for
+# other reasonable designs too, not only the instructor's: graded examples of kind "variant", calibrated in
+# full as `<notebook>+<student>` (`course calibrate 05_horses_or_humans --design <student>`).
+DESIGNS = {"05_horses_or_humans": ["ike_lower_cut_sequential", "jon_whole_base_small_head"]}
+
+
+def _designs(name: str) -> list[str]:
+    return [name] + [f"{name}+{design}" for design in DESIGNS.get(name, [])]
+
+
+PAIRS = [(label, metric, limit) for name in assignments() for metric, limit in thresholds(name).items()
+         for label in _designs(name)]
 # The grader's own limits (data/grading.toml) on what it measures itself, other than the notebooks' thresholds.
-GRADER_LIMITS = [(name, f"grader_{check.check}", check.params[CALIBRATED_LIMITS[check.check]])
-                 for name, spec in load_specs().items() for check in spec.checks if check.check in CALIBRATED_LIMITS]
+GRADER_LIMITS = [(label, f"grader_{check.check}", check.params[CALIBRATED_LIMITS[check.check]])
+                 for name, spec in load_specs().items() for check in spec.checks if check.check in CALIBRATED_LIMITS
+                 for label in _designs(name)]
 
 
 def calibrated(name, metric):
@@ -81,3 +93,12 @@ def test_the_graders_own_thresholds_are_the_notebooks():
             if "threshold" in check.params:
                 found = THRESHOLD.search(cells[check.test].source)
                 assert found and float(found.group(1)) == check.params["threshold"], (assignment, check.test)
+
+
+def test_each_calibrated_design_is_a_graded_variant():
+    """A design is calibrated from a graded example that must earn full marks: the same edits, trained in full."""
+    from devtools.calibrate import design_edits
+
+    for name, designs in DESIGNS.items():
+        for design in designs:
+            assert design_edits(name, design), f"{name}: {design} changes nothing of the solution"
