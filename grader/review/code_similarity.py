@@ -59,7 +59,9 @@ def rank_code_pairs(prints: dict) -> list[CodePair]:
 def marked(code: str, slices) -> list[tuple[str, bool]]:
     """`code` cut into (text, matched) pieces, for the side-by-side view."""
     pieces, position = [], 0
-    for start, end in sorted(zip(*[np.asarray(s, dtype=int) for s in slices], strict=True)) if len(slices[0]) else []:
+    # copydetect gives [starts, ends], or an empty array when nothing matched: read both as 2 x n.
+    starts, ends = np.asarray(slices, dtype=int).reshape(2, -1)
+    for start, end in sorted(zip(starts, ends, strict=True)):
         start, end = max(start, position), max(end, position)
         if start > position:
             pieces.append((code[position:start], False))

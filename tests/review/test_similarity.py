@@ -166,3 +166,13 @@ def test_the_graded_examples_are_compared_by_their_code_and_their_measured_model
     for first, second in combinations(sorted(measured), 2):
         pair = pairs[first, second]
         assert pair.photos == measured[first]["photos"] and pair.mistakes[0] == len(measured[first]["wrong"])
+
+
+def test_code_with_nothing_matched_is_shown_unmarked():
+    """copydetect gives an empty array when two answers share nothing beyond the release."""
+    import numpy as np
+
+    from grader.review.code_similarity import marked
+
+    assert marked("x = 1\n", np.array([])) == [("x = 1\n", False)]
+    assert marked("abcdef", [np.array([1]), np.array([3])]) == [("a", False), ("bc", True), ("def", False)]
