@@ -30,7 +30,7 @@
 #
 # When you hand it in, your notebook is run from the top in a fresh kernel without internet, and hidden tests are added to its test cells. A test earns its points when its test cell passes and the grader's own check, run outside your notebook on the files it saved or the code you wrote, confirms its line below: that way a result counts only if it is real. The lines below are the grader's checks. Your notebook's own test cells are described in the text above each of them: where they measure accuracy, it is on your validation photos, and their thresholds can differ from the grader's; where a line below names held-back photos, the grader measures your saved files on those photos. A test needs both to pass.
 #
-# - `test_cut_layer` (2 points): the base in your saved model is MobileNetV2 cut at the layer your `CUT_LAYER` names (a name in quotes, in the cell where you set it), with that layer's output, and every frozen layer it keeps still holds the published ImageNet weights.
+# - `test_cut_layer` (2 points): the base in your saved model is MobileNetV2 cut at the layer your `CUT_LAYER` names (set as a name in quotes), with that layer's output, and every frozen layer it keeps still holds the published ImageNet weights.
 # - `test_base_frozen` (2 points): no layer of the pretrained base in your saved model can train.
 # - `test_head` (2 points): your saved model ends in a sigmoid output of shape (None, 1).
 # - `test_callback` (2 points): your `StopAtAccuracy` stops training exactly when the accuracy reaches its target, and not before.

@@ -89,11 +89,11 @@ def head_layers(model, params, context) -> tuple[bool, str]:
 
 def base_ends_where_declared(model, params, context) -> tuple[bool, str]:
     """The saved base is the published `application` cut where the notebook says: its last layer is the one
-    named by the string literal assigned to `variable` in the cell `cell` (read from the handed-in source,
-    which no code of the kernel can change), with that layer's output shape, and the weights of every layer it
+    named by the string literal the notebook assigns to `variable` (read from the handed-in source, which no
+    code of the kernel can change), with that layer's output shape, and the weights of every layer it
     keeps frozen equal to the published ImageNet weights (a pretrained base, not one initialised anew; layers
     left trainable are base_frozen's to judge, not judged twice here)."""
-    declared = declared_string(context.notebook, params["cell"], params["variable"])
+    declared = declared_string(context.notebook, params["variable"])
     base = pretrained_base(model)
     reference = imagenet_base(params["application"], tuple(base.input_shape[1:]))
     names = {layer.name for layer in reference.layers}
@@ -121,25 +121,31 @@ def _same_weights(layer: keras.layers.Layer, reference: keras.Model, names: set[
     return len(saved) == len(published) and all(np.array_equal(a, b) for a, b in zip(saved, published, strict=True))
 
 
-def declared_string(notebook: Path | None, cell: str, variable: str) -> str:
-    """The string literal last assigned to `variable` at the top level of the handed-in cell `cell`."""
+def declared_string(notebook: Path | None, variable: str) -> str:
+    """The string literal the handed-in notebook last assigns to `variable` at the top level of a code cell, in
+    the cells' order (the order grading runs them). A later assignment of anything else is refused: its value
+    is the kernel's to compute, and the grader reads only what the source says."""
     import ast
 
-    from grader.checks.probes import cell_source
+    from grader.checks.probes import notebook_cells
 
-    source = cell_source(notebook, cell) if notebook is not None else None
-    if source is None:
-        raise ValueError(f"the notebook has no cell {cell!r}")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        raise ValueError(f"the cell {cell!r} is not valid Python: {error.msg} (line {error.lineno})") from None
-    values = [node.value.value for node in tree.body if isinstance(node, ast.Assign)
-              and any(isinstance(t, ast.Name) and t.id == variable for t in node.targets)
-              and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)]
-    if not values:
-        raise ValueError(f'the cell {cell!r} sets no {variable} = "<layer name>" (a name in quotes)')
-    return values[-1]
+    if notebook is None:
+        raise ValueError("the grader has no copy of the handed-in notebook")
+    value = None
+    for cell in notebook_cells(notebook):
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            tree = ast.parse(cell["source"])
+        except SyntaxError:
+            continue  # IPython magics and the like; a cell the kernel cannot run fails its own tests
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == variable for t in node.targets):
+                literal = isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                value = node.value.value if literal else ""
+    if not value:
+        raise ValueError(f'set {variable} = "<layer name>" (the name in quotes) for the grader to read your choice')
+    return value
 
 
 def base_matches_imagenet(model, params, context) -> tuple[bool, str]:

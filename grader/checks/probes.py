@@ -222,8 +222,8 @@ def probe_plan(checks: list, seed: int) -> dict:
     return plan
 
 
-def cell_source(notebook: Path, grade_id: str) -> str | None:
-    """The source of the cell with nbgrader `grade_id`, as handed in.
+def notebook_cells(notebook: Path) -> list[dict]:
+    """The cells of the notebook as handed in, each source as one string.
 
     The notebook's JSON as it is, not through nbformat: collect() has validated it with nbformat already,
     and importing nbformat costs about 2 s of CPU (jsonschema compiles an IRI grammar at import), which
@@ -235,10 +235,18 @@ def cell_source(notebook: Path, grade_id: str) -> str | None:
         import nbformat
 
         nb = nbformat.reads(text, as_version=4)
+    cells = []
     for cell in nb.get("cells", []):
+        source = cell.get("source", "")
+        cells.append({**cell, "source": "".join(source) if isinstance(source, list) else source})  # or as lines
+    return cells
+
+
+def cell_source(notebook: Path, grade_id: str) -> str | None:
+    """The source of the cell with nbgrader `grade_id`, as handed in."""
+    for cell in notebook_cells(notebook):
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            source = cell.get("source", "")
-            return "".join(source) if isinstance(source, list) else source  # .ipynb may keep it as lines
+            return cell["source"]
     return None
 
 

@@ -46,7 +46,7 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
     "head_layers": _head,
     "base_ends_where_declared": lambda params: (
         f"the base in {_model(params)} is {params['application']} cut at the layer your `{params['variable']}` "
-        f"names (a name in quotes, in the cell where you set it), with that layer's output, and every frozen "
+        f"names (set as a name in quotes), with that layer's output, and every frozen "
         "layer it keeps still holds the published ImageNet weights"),
     "base_matches_imagenet": _imagenet,
     "loss_matches_activation": lambda params: (

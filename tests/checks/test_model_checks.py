@@ -11,15 +11,15 @@ from grader import paths
 from grader.checks.model_checks import Context, base_ends_where_declared
 
 pytestmark = pytest.mark.skipif(paths.mirror_dir() is None, reason="no offline mirror beside the checkout")
-PARAMS = {"cell": "cut_base", "variable": "CUT_LAYER", "application": "MobileNetV2"}
+PARAMS = {"variable": "CUT_LAYER", "application": "MobileNetV2"}
 SHAPE = (96, 96, 3)
 
 
-def _notebook(folder, source: str):
-    cell = {"cell_type": "code", "source": source, "metadata": {"nbgrader": {"grade_id": "cut_base"}},
-            "outputs": [], "execution_count": None}
+def _notebook(folder, *sources: str):
+    cells = [{"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+             for source in sources]
     path = folder / "handed_in.ipynb"
-    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
     return path
 
 
@@ -32,8 +32,8 @@ def _model(cut: str, trainable: bool = False):
     return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x)), base
 
 
-def _judge(model, folder, source):
-    return base_ends_where_declared(model, PARAMS, Context(96, None, (), notebook=_notebook(folder, source)))
+def _judge(model, folder, *sources):
+    return base_ends_where_declared(model, PARAMS, Context(96, None, (), notebook=_notebook(folder, *sources)))
 
 
 def test_a_base_cut_where_the_cell_says_passes(tmp_path):
@@ -64,15 +64,23 @@ def test_a_trainable_base_is_left_to_base_frozen(tmp_path):
     assert ok, message
 
 
-@pytest.mark.parametrize(("source", "why"), [
-    ("CUT_LAYER = LAYERS[3]", 'no CUT_LAYER = "<layer name>"'),
-    ('CUT_LAYER = "block_99_add"', "is not a layer of MobileNetV2"),
-    ("CUT_LAYER = (", "not valid Python"),
+def test_the_cut_may_be_set_in_a_cell_of_the_students_own_and_the_last_one_counts(tmp_path):
+    model, _ = _model("block_13_expand_relu")
+    ok, message = _judge(model, tmp_path, 'CUT_LAYER = "out_relu"', "%matplotlib inline",
+                         'CUT_LAYER = "block_13_expand_relu"', "feature_extractor = ...")
+    assert ok, message
+
+
+@pytest.mark.parametrize(("sources", "why"), [
+    (["CUT_LAYER = LAYERS[3]"], 'set CUT_LAYER = "<layer name>"'),
+    (['CUT_LAYER = "block_13_expand_relu"', "CUT_LAYER = CUT_LAYER.strip()"], 'set CUT_LAYER = "<layer name>"'),
+    (['CUT_LAYER = "block_99_add"'], "is not a layer of MobileNetV2"),
+    (["CUT_LAYER = ("], 'set CUT_LAYER = "<layer name>"'),
 ])
-def test_a_cut_the_grader_cannot_read_fails_with_the_reason(tmp_path, source, why):
+def test_a_cut_the_grader_cannot_read_fails_with_the_reason(tmp_path, sources, why):
     model, _ = _model("block_13_expand_relu")
     try:
-        ok, message = _judge(model, tmp_path, source)
+        ok, message = _judge(model, tmp_path, *sources)
     except ValueError as error:  # judge() turns this into a failed check with the message
         ok, message = False, str(error)
     assert not ok and why in message
