@@ -140,7 +140,10 @@ def declared_string(notebook: Path | None, variable: str) -> str:
         except SyntaxError:
             continue  # IPython magics and the like; a cell the kernel cannot run fails its own tests
         for node in tree.body:
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == variable for t in node.targets):
+            # `CUT_LAYER = "..."`, also with an annotation (`CUT_LAYER: str = "..."`)
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) and node.value is not None else []
+            if any(isinstance(t, ast.Name) and t.id == variable for t in targets):
                 literal = isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
                 value = node.value.value if literal else ""
     if not value:

@@ -69,6 +69,8 @@ def test_the_cut_may_be_set_in_a_cell_of_the_students_own_and_the_last_one_count
     ok, message = _judge(model, tmp_path, 'CUT_LAYER = "out_relu"', "%matplotlib inline",
                          'CUT_LAYER = "block_13_expand_relu"', "feature_extractor = ...")
     assert ok, message
+    ok, message = _judge(model, tmp_path, 'CUT_LAYER: str = "block_13_expand_relu"')
+    assert ok, message
 
 
 @pytest.mark.parametrize(("sources", "why"), [
