@@ -102,10 +102,11 @@ def sandbox() -> list[Finding]:
         findings.append(Finding("sandbox", FAIL, str(error)))
     from grader.sandbox.forked_box import can_fork_boxes
 
-    findings.append(Finding("forked boxes", OK, "the evaluator's and the probes' boxes are forks of a server that "
-                            "imported TensorFlow once") if can_fork_boxes() else Finding(
-        "forked boxes", WARN, "this Python may not create a user namespace (AppArmor?), so the evaluator's and the "
-        "probes' boxes are bubblewrap's: as closed, about 4 s of CPU more each per submission. To fork them: "
+    findings.append(Finding("forked boxes", OK, "the kernel's, the evaluator's and the probes' boxes are forks of a "
+                            "server that imported TensorFlow once") if can_fork_boxes() else Finding(
+        "forked boxes", WARN, "this Python may not create a user namespace (AppArmor?), so the kernel's, the "
+        "evaluator's and the probes' boxes are bubblewrap's: as closed, about 4 s of CPU more each per submission. "
+        "To fork them: "
         "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or an AppArmor profile allowing `userns` "
         f"for {Path(sys.executable).resolve()}"))
     return findings

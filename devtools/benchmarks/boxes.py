@@ -1,9 +1,10 @@
-"""The evaluator's and the probes' boxes, bubblewrap's against forked: a class graded both ways, in one run.
+"""The kernel's, the evaluator's and the probes' boxes, bubblewrap's against forked: a class graded both ways.
 
     python -m devtools.benchmarks.boxes [--assignment 05_horses_or_humans] [--submissions 4] [--pairs 2]
 
 A: `COURSE_BOXES=bubblewrap`, each box a fresh Python in bubblewrap that imports TensorFlow. B: each box a fork
-of the worker's fork server, which imported TensorFlow once (grader/sandbox/forked_box.py). The same
+of the worker's fork server, which imported TensorFlow once (grader/sandbox/forked_box.py; the kernel's through
+grader/autograde/kernel_broker.py). The same
 submissions (the assignment's graded examples) are graded by `course autograde` on 2 workers, A B A B, each
 run in a fresh course. Measured per run: wall, and the CPU the whole machine spent (user + system in
 /proc/stat: the fork server's forks are no process's waited-for children, so no rusage counts them; run it on

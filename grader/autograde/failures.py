@@ -14,16 +14,16 @@ def box_failure(log_text: str) -> str:
     """bubblewrap's own error line, if a box failed before the program in it ever ran; else "".
 
     bwrap prefixes its errors "bwrap: ", a forked box (fork_server.py) "forked box: ". It counts only where no
-    student code can have written it: in nbgrader's log once the kernel "died before replying to kernel_info"
-    (a student's code runs only after the kernel has answered), or as the first line of the log of a box that
-    runs no student code.
+    student code can have written it: in nbgrader's log once the kernel (bubblewrap's or forked) "died before
+    replying to kernel_info" (a student's code runs only after the kernel has answered), or as the first line of
+    the log of a box that runs no student code.
     """
     lines = log_text.splitlines()
     if lines and lines[0].startswith(("bwrap: ", BOX_ERROR)):
         return lines[0]
     if "Kernel died before replying to kernel_info" not in log_text:
         return ""
-    return next((line for line in lines if line.startswith("bwrap: ")), "")
+    return next((line for line in lines if line.startswith(("bwrap: ", BOX_ERROR))), "")
 
 
 def notebook_failure(log: Path, limits: Limits, code: int | None) -> tuple[str, str, str]:

@@ -70,6 +70,11 @@ class ForkedRun:
     def poll(self) -> int | None:
         return self._process.exitcode
 
+    @property
+    def sentinel(self) -> int:
+        """A file descriptor that becomes readable when the process has ended (multiprocessing's)."""
+        return self._process.sentinel
+
     def wait(self, timeout: float | None = None) -> int:
         self._process.join(timeout)
         if self._process.exitcode is None:
@@ -217,5 +222,5 @@ def _module_main(module: str, args: list[str], box: Box | None, limits: Limits, 
             os._exit(71)  # EX_OSERR
     _take_environment(env, cwd)
     sys.argv = [module, *args]
-    # The box's PID 1 ends there, not in multiprocessing's clean-up (its pipes are closed in the box).
+    # The box's program ends there, not in multiprocessing's clean-up (its pipes are closed in the box).
     exit_as_python(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True))

@@ -5,7 +5,8 @@ This runs on a pool worker (pool.py), one straight pipeline:
   prepare  the scratch course (scratch.py): a copy of the grading kit, the submitted notebook, the
            environments and nbgrader's settings; the evaluator's and the probes' boxes start (boxes.py)
   run      nbgrader's own `autograde` (forked from the worker's fork server, fork_server.py): the
-           notebook with the hidden tests in a sandboxed kernel
+           notebook with the hidden tests in a sandboxed kernel, itself forked into its box when nbgrader
+           asks for it (kernel_broker.py)
   judge    the probes finish, the evaluator judges the saved model and the student's code; its verdicts go
            into the test cells' outputs and nbgrader scores them (verdicts.py)
   feedback nbgrader's feedback page (feedback.py)
@@ -50,7 +51,9 @@ def grade_submission(task: GradingTask) -> SubmissionResult:
     boxes: tuple = ()
     try:
         prepared = prepare(task, scratch)
-        boxes = evaluator, probes = start_boxes(task, scratch, prepared)
+        boxes = tuple(filter(None, [prepared.kernels]))
+        evaluator, probes = start_boxes(task, scratch, prepared)
+        boxes += (evaluator, probes)
         timings["setup"] = time.monotonic() - started
         graded_path = _run(task, scratch, prepared.nbgrader_env, deadline=started + task.limits.submission_timeout)
         timings["nbgrader_autograde"] = time.monotonic() - started - timings["setup"]

@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 
 from grader.assets.environment import asset_environment
+from grader.autograde.fork_server import can_fork
+from grader.autograde.kernel_broker import KernelBroker
 from grader.autograde.task import GradingTask
 from grader.collect.cells import SKIP_TAG
 from grader.course_dir import CourseDir
@@ -27,6 +29,7 @@ from grader.sandbox.box import (
     thread_environment,
     write_kernelspec,
 )
+from grader.sandbox.forked_box import can_fork_boxes
 
 # Lists, in a scratch folder, the folders it made outside it: a run killed half-way (Ctrl-C, the OOM
 # killer) cannot remove them itself, and the next run removes them with the scratch (`remove_scratch`).
@@ -42,20 +45,21 @@ class Scratch:
         self.root.mkdir(parents=True)
         self.course = CourseDir(self.root / "course")
         # Unix socket paths are limited to 107 characters: the kernel's sockets live in a short /tmp path.
-        self.runtime = self._outside("kernel")
+        self.runtime = self.outside("kernel")
         # The evaluator's own: the kernel can write its runtime folder (its Keras home among it), and
         # must not be able to swap the reference weights the evaluator compares against.
-        self.evaluator_runtime = self._outside("evaluator")
+        self.evaluator_runtime = self.outside("evaluator")
         # The probes' box writes here (checks/probes.py) and the evaluator reads it: the student's cells re-run
         # on the grader's probes, in a box of their own that has no held-out photos and no evaluator to reach.
-        self.probes = self._outside("probes")
+        self.probes = self.outside("probes")
         self.jupyter = self.root / "jupyter"
         self.log = self.root / "grading.log"
         shutil.copytree(task.kit, self.course.root)
         # nbconvert runs the kernel in the notebook's own folder: the submitted copy.
         self.workdir = self.course.submitted(task.student, task.assignment)
 
-    def _outside(self, name: str) -> Path:
+    def outside(self, name: str) -> Path:
+        """A new private folder in the temporary directory, removed with the scratch even after a killed run."""
         folder = Path(tempfile.mkdtemp(prefix=f"{OUTSIDE_PREFIX}{name}-"))
         with open(self.root / OUTSIDE_FOLDERS, "a") as record:
             record.write(f"{folder}\n")
@@ -74,6 +78,7 @@ class Prepared:
     nbgrader_env: dict[str, str]
     assets: list[Path]  # folders every box reads
     limits: Limits  # the task's, pinned to this worker's cores where asked
+    kernels: KernelBroker | None = None  # forks the kernel into its box (else the kernelspec starts bubblewrap's)
 
 
 def prepare(task: GradingTask, scratch: Scratch) -> Prepared:
@@ -88,15 +93,18 @@ def prepare(task: GradingTask, scratch: Scratch) -> Prepared:
     target = scratch.workdir / task.notebook_name
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nbformat.reads(task.notebook_json, as_version=4), target)
-    if task.sandbox:
-        box = Box(workdir=scratch.workdir, writable=(scratch.workdir, scratch.runtime), readable=tuple(assets),
-                  env=box_environment(kernel_env), files=identity_files(scratch.runtime / "etc"))
-        write_kernelspec(scratch.jupyter, box, limits)
-        nbgrader_env = nbgrader_environment(env, scratch, limits)
-    else:  # the kernel inherits nbgrader's environment
+    if not task.sandbox:  # the kernel inherits nbgrader's environment
         write_kernelspec(scratch.jupyter, None, limits)
-        nbgrader_env = nbgrader_environment(kernel_env, scratch, limits)
-    return Prepared(env, nbgrader_env, assets, limits)
+        return Prepared(env, nbgrader_environment(kernel_env, scratch, limits), assets, limits)
+    box = Box(workdir=scratch.workdir, writable=(scratch.workdir, scratch.runtime), readable=tuple(assets),
+              env=box_environment(kernel_env), files=identity_files(scratch.runtime / "etc"))
+    nbgrader_env = nbgrader_environment(env, scratch, limits)
+    if not (can_fork() and can_fork_boxes()):  # bubblewrap's box, a fresh Python that imports TensorFlow again
+        write_kernelspec(scratch.jupyter, box, limits)
+        return Prepared(env, nbgrader_env, assets, limits)
+    kernels = KernelBroker(box, limits, scratch.runtime, scratch.log, scratch.outside("kernel-broker"))
+    write_kernelspec(scratch.jupyter, box, limits, command=kernels.command())
+    return Prepared(env, nbgrader_env, assets, limits, kernels)
 
 
 def remove_scratch(scratch: Path) -> None:

@@ -233,13 +233,14 @@ def identity_files(folder: Path) -> tuple[tuple[Path, Path], ...]:
 # then failed on a TensorFlow log line. Python's own stderr (warnings, print(file=sys.stderr)) still reaches
 # the cell; the libraries' lines go to the grading log.
 # ipykernel, made non-dumpable before any student code runs (kernel_launcher.py: no ptrace into it).
-KERNEL_COMMAND = [sys.executable, "-m", "grader.sandbox.kernel_launcher", "-f", "{connection_file}",
-                  "--IPKernelApp.capture_fd_output=False"]
+KERNEL_OPTIONS = ["--IPKernelApp.capture_fd_output=False"]
+KERNEL_COMMAND = [sys.executable, "-m", "grader.sandbox.kernel_launcher", "-f", "{connection_file}", *KERNEL_OPTIONS]
 
 
-def write_kernelspec(jupyter_path: Path, box: Box | None, limits: Limits) -> Path:
+def write_kernelspec(jupyter_path: Path, box: Box | None, limits: Limits, command: list[str] | None = None) -> Path:
     """A `python3` kernelspec under `jupyter_path` that starts ipykernel inside the sandbox (`box`; None:
-    without one, for trusted notebooks).
+    without one, for trusted notebooks), or with `command`, which starts the kernel in its box itself
+    (grader.autograde.kernel_broker).
 
     Put `jupyter_path` first on JUPYTER_PATH: jupyter_client then finds this spec before the
     native one, and nbgrader's Execute starts every kernel with it.
@@ -247,12 +248,12 @@ def write_kernelspec(jupyter_path: Path, box: Box | None, limits: Limits) -> Pat
     spec_dir = jupyter_path / "kernels" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {
-        "argv": sandbox_argv(KERNEL_COMMAND, box, limits) if box else KERNEL_COMMAND,
+        "argv": command or (sandbox_argv(KERNEL_COMMAND, box, limits) if box else KERNEL_COMMAND),
         "display_name": "Python 3 (grading kernel)",
         "language": "python",
         "metadata": {"debugger": False},
-        # A signal would reach bwrap, not the kernel: interrupts go as messages, which ipykernel
-        # turns into a KeyboardInterrupt in its own process.
+        # A signal would reach bwrap or the kernel's request (kernel_request.py), not the kernel: interrupts go
+        # as messages, which ipykernel turns into a KeyboardInterrupt in its own process.
         "interrupt_mode": "message",
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))

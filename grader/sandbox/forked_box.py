@@ -8,8 +8,9 @@ student's:
 
 - a user namespace in which it is uid 1000 ("student"), then no capabilities, no new privileges, no further
   user namespaces, and no file descriptor of the server's;
-- its own PID namespace (it is PID 1 there: killing it kills everything it started, and nothing outside is
-  visible), network namespace (no interface but loopback), IPC, UTS (hostname "grading") and cgroup ones;
+- its own PID namespace (under an init of its own, as bubblewrap's: killing it kills everything it started,
+  and nothing outside is visible), network namespace (no interface but loopback), IPC, UTS (hostname
+  "grading") and cgroup ones;
 - a new root on a memory filesystem with what `box_mounts` lists, nothing else: the same list bubblewrap's
   options are made from (the system, Python, the box's folders, a fresh /proc, a minimal /dev, a private
   /tmp of bounded size), the root itself read-only.
@@ -86,7 +87,7 @@ def _bind(source: str, target: str, read_only: bool) -> None:
 
 
 def _dev(target: str) -> None:
-    """bubblewrap's --dev: a memory filesystem with the harmless devices and the usual links."""
+    """bubblewrap's --dev: a memory filesystem with the harmless devices, the usual links and a new devpts."""
     os.makedirs(target, exist_ok=True)
     _mount("tmpfs", target, "tmpfs", MS_NOSUID, "mode=0755")
     for name in DEVICES:
@@ -94,9 +95,12 @@ def _dev(target: str) -> None:
         _mount(f"/oldroot/dev/{name}", f"{target}/{name}", None, MS_BIND)
         _mount(None, f"{target}/{name}", None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC)
     for name, link in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                       ("stderr", "/proc/self/fd/2")):
+                       ("stderr", "/proc/self/fd/2"), ("core", "/proc/kcore"), ("ptmx", "pts/ptmx")):
         os.symlink(link, f"{target}/{name}")
     os.mkdir(f"{target}/shm", 0o1777)
+    # Pseudo-terminals of the box's own (a kernel's `!command` runs in one), none of the machine's.
+    os.mkdir(f"{target}/pts")
+    _mount("devpts", f"{target}/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
 
 
 def _proc(target: str) -> None:
@@ -190,8 +194,25 @@ def _exit_as(child: int) -> None:
     os._exit(code)
 
 
+def _init(payload: int) -> None:
+    """The box's PID 1, as bubblewrap's: it reaps what the payload leaves and ends when the payload ends (the
+    box and everything in it with it). The payload is not PID 1 itself, which ignores its own SIGKILL: a
+    kernel that kills itself dies, as it would on the student's machine."""
+    _close_inherited_files()
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+        if pid == payload:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)  # killed by signal -code: as a shell reports it
+
+
 def enter_box(box: Box, limits: Limits) -> None:
-    """Make this freshly forked, single-threaded process a box; it returns in the box, as PID 1.
+    """Make this freshly forked, single-threaded process a box; it returns in the box, as PID 2, under an init.
 
     Its parent stays outside, waits, and exits as the box did; the box dies with it (parent-death signal),
     so a caller that kills the process it forked kills the box and everything in it.
@@ -211,6 +232,9 @@ def enter_box(box: Box, limits: Limits) -> None:
     _build_root(box, limits)
     _call(_libc.sethostname(b"grading", 7), "sethostname")
     _drop_capabilities()
+    payload = os.fork()
+    if payload:
+        _init(payload)
 
 
 # Run in a fresh interpreter: what the kernel allows a process of this user (a fork of a threaded worker must not).

@@ -24,11 +24,28 @@ def make_undumpable() -> None:
         raise OSError(errno, f"prctl(PR_SET_DUMPABLE, 0) failed: {os.strerror(errno)}")
 
 
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def use_inline_plots() -> None:
+    """The backend ipykernel picks, also where matplotlib was imported before the kernel started.
+
+    ipykernel asks for its inline backend through MPLBACKEND, which matplotlib reads when it is imported. A kernel
+    forked from the grader's fork server (grader.autograde.kernel_broker) finds matplotlib imported already
+    (Keras imports it), its backend not yet chosen: it gets the one a fresh import would have read.
+    """
+    backend = os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is not None:
+        matplotlib.rcParams["backend"] = backend
+
+
 def main() -> None:
     make_undumpable()
     # As ipykernel_launcher: the kernel's folder is not importable while ipykernel loads.
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
+    use_inline_plots()
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

@@ -25,6 +25,7 @@ from grader.sandbox.box import (
     private_asset_homes,
     sandbox_argv,
 )
+from grader.sandbox.forked_box import can_fork_boxes
 from grader.sandbox.preflight import check_sandbox
 from tests.autograde.test_isolation import ASSIGNMENT, SOLUTION, handed_in, plain_env
 
@@ -73,7 +74,8 @@ def _students(course) -> set[str]:
 
 def test_a_box_that_fails_at_kernel_start_is_a_grader_error_not_a_crash(tiny_course, tmp_path, monkeypatch):
     """The preflight passes (the machine changed afterwards, say): the student is not blamed, and the
-    next run grades them again."""
+    next run grades them again. bubblewrap's kernel box (COURSE_BOXES=bubblewrap)."""
+    monkeypatch.setenv("COURSE_BOXES", "bubblewrap")
     fake_bwrap(tmp_path / "bin", f'''if [[ "$*" == *"box ok"* ]]; then exec {REAL_BWRAP} "$@"; fi
 echo "bwrap: Can't mount proc on /newroot/proc: Operation not permitted" >&2; exit 1''', monkeypatch)
     folder = tmp_path / "in"
@@ -85,6 +87,22 @@ echo "bwrap: Can't mount proc on /newroot/proc: Operation not permitted" >&2; ex
     monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
     (again,) = autograde(tiny_course, ASSIGNMENT, files, plain_env(tmp_path), workers=1)
     assert again.status == "graded" and "already graded" not in again.reason
+
+
+@pytest.mark.skipif(not can_fork_boxes(), reason="this machine allows no user namespace to a forked process")
+def test_a_forked_kernel_box_that_fails_is_a_grader_error_not_a_crash(tiny_course, tmp_path):
+    """The kernel forked into its box (grader.autograde.kernel_broker) whose box cannot be built: its private
+    /tmp cannot be mounted (a size the kernel refuses). The student is not blamed; with a box that can be built
+    the next run grades them."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    files = [handed_in(tiny_course, folder, "ann", SOLUTION)]
+    broken = Limits(tmp_bytes=-1)
+    (result,) = autograde(tiny_course, ASSIGNMENT, files, plain_env(tmp_path), limits=broken, workers=1)
+    assert result.status == GRADER_ERROR, (result.status, result.reason)
+    assert "not the student's fault" in result.reason and "forked box: " in result.reason, result.reason
+    (again,) = autograde(tiny_course, ASSIGNMENT, files, plain_env(tmp_path), workers=1)
+    assert again.status == "graded" and again.reason == "", again.reason
 
 
 def test_a_box_sees_folders_under_tmp_and_nothing_else_of_tmp(tmp_path):
