@@ -25,6 +25,8 @@ class ExampleSubmission:
     # "solution" (must get full marks), "untouched" (must get zero), "mutant" (breaks one thing) or
     # "variant" (a correct alternative to the solution: must get full marks too).
     kind: str = "mutant"
+    # False: graded by `course roundtrip` (`make grade-all`) but not in `make test`'s pool, for its time there.
+    in_pool: bool = True
 
 
 def _is_solution_cell(cell) -> bool:
@@ -91,7 +93,8 @@ def load_examples(assignment: str, release_notebook: Path, examples_dir: Path | 
             "untouched" if entry["from"] == "release" else ("mutant" if entry.get("replace") else "solution"))
         if kind not in ("solution", "untouched", "mutant", "variant"):
             raise ValueError(f"{spec_file} [{entry['student']}]: unknown kind {kind!r}")
-        examples.append(ExampleSubmission(entry["student"], assignment, base, dict(entry["expected"]), kind))
+        examples.append(ExampleSubmission(entry["student"], assignment, base, dict(entry["expected"]), kind,
+                                          entry.get("pool", True)))
     return examples
 
 

@@ -327,9 +327,19 @@ print(f"InceptionV3: one pass over the {len(mn_train_x)} training photos takes {
 # %% [markdown]
 # ## 5. One head for both bases
 #
-# **Your task:** write `build_head(feature_dim)`: a functional model from a `feature_dim`-long
-# feature vector through `Dropout(0.2)` to `Dense(NUM_CLASSES, activation="softmax")`, compiled with
-# Adam, the loss that matches *sparse* labels and a softmax, and the `"accuracy"` metric.
+# The head is your decision. It learns from cached features, so trying a design costs seconds. Three
+# choices:
+#
+# - **the output:** how many units, and which activation gives one probability per class (section 2);
+# - **the loss:** the one that compares those probabilities with *sparse* integer labels (section 2);
+# - **what goes between** the features and the output: nothing, a `Dropout` (it switches off a random
+#   share of the features at each step, so the head cannot lean on a few of them), a hidden `Dense`
+#   layer (more capacity, and more weights to fit from 1,000 photos), or both.
+#
+# **Your task:** write `build_head(feature_dim)`: a model from a `feature_dim`-long feature vector to one
+# probability per class, with your choices above, compiled with Adam, your loss and the `"accuracy"`
+# metric. The same function builds the head of both bases. After section 6 you will say in a few
+# sentences why you chose it.
 
 # %% nbgrader={"grade": false, "grade_id": "build_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_head(feature_dim):
@@ -418,9 +428,11 @@ plt.show()
 # What to expect: with the `cpu` profile, on the course's offline copies of the photos and weights
 # (the machines that test this course have no internet; there `tf_flowers` holds 1,000 training and
 # 250 validation photos, and MobileNetV2's weights are an 8-bit approximation of the official ones),
-# MobileNetV2's head reached 0.86-0.88 validation accuracy over seeds 1-5. InceptionV3 could not be
-# measured there: those machines have no copy of its ImageNet weights. Neither base has been
-# measured in the `full` profile on Colab, with the official weights.
+# a MobileNetV2 head of `Dropout(0.2)` and the output layer reached 0.86-0.88 validation accuracy over
+# seeds 1-5; heads of other designs (a hidden layer of 256 between two `Dropout(0.5)`, the output layer
+# alone) 0.84-0.90. InceptionV3 could not be measured there: those machines have no copy of its
+# ImageNet weights. Neither base has been measured in the `full` profile on Colab, with the official
+# weights.
 
 # %%
 def final_val_accuracy(history):
@@ -458,6 +470,15 @@ for name, accuracy, *_ in rows:
                      ha="center", color="red")
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Your turn: explain your head.** In two or three sentences: what did you choose for the output, the loss
+# and between them, and why? What do MobileNetV2's curves above show about that choice: do training and
+# validation accuracy stay close, or does training run away from validation? Your instructor reads this
+# answer; no automatic test grades it.
+
+# %% [markdown]
+# *Your answer here.*
 
 # %% [markdown]
 # ## 7. Where does the better model go wrong?
@@ -508,7 +529,7 @@ plt.show()
 #
 # These tests are hidden: their checks are added when your notebook is graded. Your notebook's own
 # tests check that the loss fits sparse labels and a softmax, and that each model's accuracy on your
-# validation photos reaches its threshold (0.83 for MobileNetV2, 0.80 for InceptionV3). At grading, the
+# validation photos reaches its threshold (0.81 for MobileNetV2, 0.80 for InceptionV3). At grading, the
 # grader also measures your saved files on 250 held-back flower photos (photos your notebook never
 # loads; see "How this notebook is graded"). First, the loss:
 
@@ -530,7 +551,7 @@ assert not _from_logits, "a softmax outputs probabilities: from_logits must be F
 # %% nbgrader={"grade": true, "grade_id": "test_mobilenet_accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 # Hidden test: the saved MobileNetV2 model reaches the validation threshold.
 ### BEGIN HIDDEN TESTS
-_THRESHOLD = 0.83
+_THRESHOLD = 0.81
 _model = keras.models.load_model("flowers_mobilenet_v2.keras")
 _size = _model.input_shape[1]
 _correct = _total = 0

@@ -76,7 +76,6 @@ CONFIG = PROFILES[PROFILE]
 IMG_SIZE = CONFIG["image_size"]
 IMG_SHAPE = (IMG_SIZE, IMG_SIZE, 3)
 RATES = [0.0, 0.2, 0.5, 0.7]  # the dropout rates to compare; 0.0 means "no dropout"
-RECOMMENDED_RATE = 0.5  # Srivastava et al. (2014): about 0.5 for hidden units (about 0.2 for inputs)
 HIDDEN_UNITS = 256
 print(f"profile: {PROFILE} -> {CONFIG}")
 
@@ -258,7 +257,7 @@ def build_model(rate):
     ### END SOLUTION
 
 
-build_model(RECOMMENDED_RATE).summary()
+build_model(0.5).summary()
 
 # %% [markdown]
 # The tests check the output and that the two Dropout layers are there, with the right rate, only
@@ -444,12 +443,44 @@ plt.show()
 # validation photos, and MobileNetV2's weights are an 8-bit approximation of the official ones), over
 # seeds 1-5; the `full` profile on Colab, with the official weights, has not been measured. Without
 # dropout, every head gets all 200 training photos right, the gap is 0.17-0.25 and the lowest validation
-# loss 0.50-0.69. At the recommended rate, 0.5, the lowest validation loss is 0.45-0.56: lower on every
-# seed, by 0.05 to 0.14. The gap is narrower on every seed too, but by 0.003 to 0.067: the training photos
-# are still all learned by heart (dropout slows memorising, it does not stop it: the next cells show it),
-# and what shrinks the gap is the validation accuracy, 0.81-0.85 against 0.75-0.83. Too high a rate (0.7)
-# learns too slowly at this learning rate: 0.77-0.82. So dropout helps most where it is easy to see in the
-# loss: the head is less sure of its wrong answers.
+# loss 0.50-0.69. With dropout the gap narrows only a little: the training photos are still all learned
+# by heart (dropout slows memorising, it does not stop it: the cells after your decision show it), and what
+# shrinks the gap is the validation accuracy. Where dropout helps, it is easiest to see in the lowest
+# validation loss: the head is less sure of its wrong answers. Too high a rate can learn too slowly at this
+# learning rate: look at its validation accuracy too.
+
+# %% [markdown]
+# ### Your decision: the dropout rate
+#
+# A rate is a choice you make from measurements like these, not a constant to copy. Which rate of `RATES`
+# would you train this head with? Weigh the lowest validation loss, the gap and the validation accuracy
+# of each rate above.
+#
+# **Your task:** set `CHOSEN_RATE` to that rate (one of `RATES`, with dropout: not 0). The rest of the
+# notebook compares the head at your rate with the head without dropout, and grading measures both again
+# on flower photos your notebook never loads: your choice is judged by what it does there, not by which
+# number it is.
+
+# %% nbgrader={"grade": false, "grade_id": "chosen_rate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+### BEGIN SOLUTION
+CHOSEN_RATE = 0.5
+### END SOLUTION
+
+# %% [markdown]
+# Your rate must be one of the rates you measured, with dropout:
+
+# %%
+assert CHOSEN_RATE in RATES and CHOSEN_RATE > 0, f"CHOSEN_RATE = {CHOSEN_RATE!r}: pick one of {RATES[1:]}"
+print(f"chosen rate {CHOSEN_RATE}: lowest validation loss {min_val_loss[CHOSEN_RATE]:.3f} against "
+      f"{min_val_loss[0.0]:.3f} without dropout, gap {gap[CHOSEN_RATE]:+.3f} against {gap[0.0]:+.3f}")
+
+# %% [markdown]
+# **Your turn: explain your choice.** In two or three sentences: why this rate, from your numbers above?
+# What made you rule out a lower and a higher one? Your instructor reads this answer; no automatic test
+# grades it.
+
+# %% [markdown]
+# *Your answer here.*
 
 # %% [markdown]
 # ### Epoch by epoch: dropout slows memorising
@@ -479,7 +510,7 @@ class InferenceAccuracy(keras.callbacks.Callback):
 
 CURVE_EPOCHS = min(20, CONFIG["epochs"])
 curves = {}
-for rate in (0.0, RECOMMENDED_RATE):
+for rate in (0.0, CHOSEN_RATE):
     keras.utils.set_random_seed(SEED)
     head = build_model(rate)
     head.set_weights(initial_weights)
@@ -497,10 +528,10 @@ for rate, epoch in memorised.items():
     print(f"{name}: all {len(train_labels)} training photos right "
           + (f"for the first time after epoch {epoch}" if epoch else f"after none of the {CURVE_EPOCHS} epochs"))
 # How many epochs later the dropout head memorises; "not within the epochs" counts as one epoch past them.
-delay = (memorised[RECOMMENDED_RATE] or CURVE_EPOCHS + 1) - (memorised[0.0] or CURVE_EPOCHS + 1)
+delay = (memorised[CHOSEN_RATE] or CURVE_EPOCHS + 1) - (memorised[0.0] or CURVE_EPOCHS + 1)
 # The most the dropout head narrows the gap in any one epoch.
 largest = max(np.subtract(curves[0.0].train, curves[0.0].validation)
-              - np.subtract(curves[RECOMMENDED_RATE].train, curves[RECOMMENDED_RATE].validation))
+              - np.subtract(curves[CHOSEN_RATE].train, curves[CHOSEN_RATE].validation))
 print(f"METRIC memorising_delay={delay}")
 print(f"METRIC largest_gap_reduction={largest:.4f}")
 
@@ -508,8 +539,8 @@ print(f"METRIC largest_gap_reduction={largest:.4f}")
 # Training accuracy (dropout off) and the gap, epoch by epoch: the head without dropout gets every
 # training photo right within a few epochs; the dropout head climbs for several more, and while it does,
 # its gap is clearly narrower. Once it has memorised its photos too, the two gaps differ only by the
-# validation accuracy. In the same `cpu`-profile runs (seeds 1-5; not measured on Colab), the dropout
-# head gets every training photo right 5 to 10 epochs later than the head without dropout, and at its
+# validation accuracy. In the same `cpu`-profile runs (seeds 1-5; not measured on Colab), the head at
+# 0.5 gets every training photo right 5 to 10 epochs later than the head without dropout, and at its
 # best epoch its gap is narrower by 0.075 to 0.135, against 0.003 to 0.067 after all 30 epochs (section 7).
 
 # %%
@@ -531,7 +562,7 @@ plt.show()
 # ## 8. Save the two heads you compare
 #
 # The numbers above were measured in this notebook. Grading measures them again, outside your notebook,
-# from these two files: the head without dropout and the head at the recommended rate, on your 200
+# from these two files: the head without dropout and the head at your chosen rate, on your 200
 # training photos and on 250 flower photos this notebook never loads (see "How this notebook is graded").
 #
 # Each file holds a fresh copy of the head (`clone_model`) with the trained weights, about 33 MB. Saving
@@ -539,7 +570,7 @@ plt.show()
 # size, for training we will not resume.
 
 # %%
-HEAD_FILES = {0.0: "dropout_head_0.0.keras", RECOMMENDED_RATE: "dropout_head_0.5.keras"}
+HEAD_FILES = {0.0: "dropout_head_0.0.keras", CHOSEN_RATE: "dropout_head_chosen.keras"}
 for rate, file_name in HEAD_FILES.items():
     head = keras.models.clone_model(models[rate])
     head.set_weights(models[rate].get_weights())
@@ -568,54 +599,54 @@ assert gap[0.0] >= _THRESHOLD, f"gap without dropout {gap[0.0]:.3f}: expected cl
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Next: the recommended rate does not widen the gap (by more than 0.02). In the `cpu`-profile runs
+# Next: your chosen rate does not widen the gap (by more than 0.02). In the `cpu`-profile runs
 # above it narrowed the gap on every seed, but by as little as 0.003, one validation photo in 375. A
 # difference that small is within the noise of a validation set this size, so the test asks only that
 # the gap is not wider.
 
 # %% nbgrader={"grade": true, "grade_id": "test_gap_not_wider_with_dropout", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Hidden test: the gap at the recommended rate is at most the no-dropout gap plus a tolerance.
+# Hidden test: the gap at the chosen rate is at most the no-dropout gap plus a tolerance.
 ### BEGIN HIDDEN TESTS
 # 0.02 is 7.5 of the calibration's 375 validation photos (9 of the 450 online in the cpu profile): over
 # seeds 1-5 the reduction spans 0.003 to 0.067 (data/calibration.csv).
 _TOLERANCE = 0.02
-_reduction = gap[0.0] - gap[RECOMMENDED_RATE]
+_reduction = gap[0.0] - gap[CHOSEN_RATE]
 print(f"METRIC gap_reduction={_reduction:.4f}")
-print(f"METRIC gap_recommended_rate={gap[RECOMMENDED_RATE]:.4f}")
+print(f"METRIC gap_chosen_rate={gap[CHOSEN_RATE]:.4f}")
 assert _reduction >= -_TOLERANCE, (
-    f"dropout {RECOMMENDED_RATE} widened the gap: {gap[0.0]:.3f} -> {gap[RECOMMENDED_RATE]:.3f}")
+    f"dropout {CHOSEN_RATE} widened the gap: {gap[0.0]:.3f} -> {gap[CHOSEN_RATE]:.3f}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Next: the recommended rate reaches a lowest validation loss at least 0.03 below the head without
+# Next: your chosen rate reaches a lowest validation loss at least 0.03 below the head without
 # dropout. (The grader, on the held-back photos, compares the final loss instead, and asks for 0.05.)
 
 # %% nbgrader={"grade": true, "grade_id": "test_dropout_lowers_the_loss", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Hidden test: lowest validation loss without dropout minus that at the recommended rate.
+# Hidden test: lowest validation loss without dropout minus that at the chosen rate.
 ### BEGIN HIDDEN TESTS
 _THRESHOLD = 0.03
-_reduction = min_val_loss[0.0] - min_val_loss[RECOMMENDED_RATE]
+_reduction = min_val_loss[0.0] - min_val_loss[CHOSEN_RATE]
 print(f"METRIC val_loss_reduction={_reduction:.4f}")
 print(f"METRIC min_val_loss_no_dropout={min_val_loss[0.0]:.4f}")
-print(f"METRIC min_val_loss_recommended_rate={min_val_loss[RECOMMENDED_RATE]:.4f}")
+print(f"METRIC min_val_loss_chosen_rate={min_val_loss[CHOSEN_RATE]:.4f}")
 assert _reduction >= _THRESHOLD, (
-    f"dropout {RECOMMENDED_RATE} lowered the lowest validation loss by {_reduction:.3f} "
-    f"({min_val_loss[0.0]:.3f} -> {min_val_loss[RECOMMENDED_RATE]:.3f}); expected at least {_THRESHOLD}")
+    f"dropout {CHOSEN_RATE} lowered the lowest validation loss by {_reduction:.3f} "
+    f"({min_val_loss[0.0]:.3f} -> {min_val_loss[CHOSEN_RATE]:.3f}); expected at least {_THRESHOLD}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Last: the recommended head reaches 0.79 accuracy on your validation photos, and no head is below 0.70.
+# Last: the head at your chosen rate reaches 0.79 accuracy on your validation photos, and no head is below 0.70.
 # (The grader, on the held-back photos, asks for 0.74 and 0.68.)
 
 # %% nbgrader={"grade": true, "grade_id": "test_validation_accuracy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden test: validation accuracy of the recommended head, and of every head.
+# Hidden test: validation accuracy of the head at the chosen rate, and of every head.
 ### BEGIN HIDDEN TESTS
 _THRESHOLD = 0.79
-print(f"METRIC val_accuracy_recommended_rate={val_accuracy[RECOMMENDED_RATE]:.4f}")
+print(f"METRIC val_accuracy_chosen_rate={val_accuracy[CHOSEN_RATE]:.4f}")
 for _rate in RATES:
     print(f"METRIC val_accuracy_rate_{_rate}={val_accuracy[_rate]:.4f}")
-assert val_accuracy[RECOMMENDED_RATE] >= _THRESHOLD, (
-    f"validation accuracy at rate {RECOMMENDED_RATE}: {val_accuracy[RECOMMENDED_RATE]:.3f} < {_THRESHOLD}")
+assert val_accuracy[CHOSEN_RATE] >= _THRESHOLD, (
+    f"validation accuracy at rate {CHOSEN_RATE}: {val_accuracy[CHOSEN_RATE]:.3f} < {_THRESHOLD}")
 assert min(val_accuracy.values()) >= 0.70, "a head is below 0.70 validation accuracy"
 ### END HIDDEN TESTS
 
@@ -625,9 +656,11 @@ assert min(val_accuracy.values()) >= 0.70, "a head is below 0.70 validation accu
 # - A large head on a few hundred photos memorises: training accuracy hits 100%, the training loss
 #   heads to zero and the validation loss levels off far above it. The gap between the curves is the
 #   symptom to look for.
-# - Dropout on the flattened features and on the hidden units makes memorising harder: here the
-#   recommended rate memorises its photos 5 to 10 epochs later, lowers the best validation loss and
-#   narrows the final gap on every seed measured, the last only a little.
+# - Dropout on the flattened features and on the hidden units makes memorising harder: here a rate
+#   of 0.5 memorises its photos 5 to 10 epochs later, lowers the best validation loss and narrows the
+#   final gap on every seed measured, the last only a little.
+# - A rate is chosen from measurements (the lowest validation loss, the gap, the accuracy), and the
+#   choice is judged on data the model has never seen.
 # - Measure the gap with dropout off (`evaluate`), and judge a difference against the seed-to-seed spread.
 # - With a frozen base and no augmentation, computing the features once (*feature caching*) makes
 #   such experiments cheap: the expensive network runs once, not once per epoch per model.

@@ -262,10 +262,18 @@ print(f"from scratch: {scratch_model.count_params():,} weights, all trainable")
 # later. In the Keras this course installs (3.15.1), that argument alone does not keep them so once
 # layers are trainable again: 06 explains why it freezes each batch-normalization layer instead.
 #
+# The head is yours to design. Between the 1280 features and the output you can put nothing, a
+# `Dropout` (it switches off a random share of the features at each step, so the head cannot lean on a
+# few of them), a hidden `Dense` layer (more capacity, and more weights to fit from a few hundred
+# photos), or both. With 320 training photos, every weight the head adds is one more to learn from
+# them: section 7's curves show whether your head overfits (training far above validation) or learns
+# too little (both low).
+#
 # **Your task:** write `build_transfer_model(num_classes)`: `Input(IMG_SHAPE)` -> `augmentation` ->
-# `keras.applications.mobilenet_v2.preprocess_input` -> a **frozen** `MobileNetV2(include_top=False,
-# weights="imagenet", pooling="avg")` called with `training=False` -> `Dropout(0.2)` ->
-# `Dense(num_classes, softmax)`.
+# `keras.applications.mobilenet_v2.preprocess_input` (or an equivalent rescaling to [-1, 1]) -> a
+# **frozen** `MobileNetV2(include_top=False, weights="imagenet", pooling="avg")` called with
+# `training=False` -> **your head**, ending in `Dense(num_classes, activation="softmax")`. After
+# section 7 you will say in a few sentences why you chose it.
 
 # %% nbgrader={"grade": false, "grade_id": "build_transfer_model", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def build_transfer_model(num_classes):
@@ -296,10 +304,6 @@ assert not _base.trainable_weights, "the MobileNetV2 base must be frozen (base.t
 assert transfer_model.output_shape == (None, NUM_CLASSES), f"output shape {transfer_model.output_shape}"
 assert transfer_model.layers[-1].activation.__name__ == "softmax", "end with a softmax over the classes"
 print("transfer model: OK")
-### BEGIN HIDDEN TESTS
-assert len(transfer_model.trainable_weights) == 2, "only the head's Dense layer trains (a kernel and a bias)"
-assert any(isinstance(layer, keras.layers.Dropout) for layer in transfer_model.layers), "a Dropout in the head"
-### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 6. Train both, with the same budget
@@ -375,6 +379,19 @@ for name, accuracy in val_accuracy.items():
 # photos, held back from that copy, 0.80-0.87 against 0.40-0.47. The `full` profile on Colab (every
 # photo at 160 px, the official weights) has not been measured. MobileNetV2's filters were learned from
 # more than a million photos; the small convnet has only a few hundred to learn its own from.
+#
+# Heads other than this notebook's (`Dropout(0.2)` and the output layer) were measured the same way, on
+# the 250 held-back photos: see "How this notebook is graded" for the threshold every reasonable head
+# clears.
+
+# %% [markdown]
+# **Your turn: explain your head.** In two or three sentences: what did you put between the base and
+# the output, and why? What do your transfer model's curves above show about that choice: do training
+# and validation accuracy stay close, or does training run away from validation? Your instructor reads
+# this answer; no automatic test grades it.
+
+# %% [markdown]
+# *Your answer here.*
 
 # %% [markdown]
 # ## 8. Predict a photo of your own

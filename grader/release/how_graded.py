@@ -95,14 +95,14 @@ SENTENCES: dict[str, Callable[[dict], str]] = {
         f"your saved head without dropout overfits: training accuracy at least {_n(params['train_accuracy'])}, "
         f"and at least {_n(params['min_gap'])} above its accuracy on {params['held_out_about']}"),
     "gap_not_wider": lambda params: (
-        f"your saved dropout head's gap between training photos and {params['held_out_about']} is no wider "
-        f"than the other head's (give or take {_n(params['tolerance'])})"),
+        f"the gap of your saved head at your chosen rate, between training photos and {params['held_out_about']}, "
+        f"is no wider than the other head's (give or take {_n(params['tolerance'])})"),
     "loss_lowered": lambda params: (
-        f"your saved dropout head's loss on {params['held_out_about']} is at least {_n(params['min_reduction'])} "
-        "lower than the other head's"),
+        f"the loss of your saved head at your chosen rate on {params['held_out_about']} is at least "
+        f"{_n(params['min_reduction'])} lower than the other head's"),
     "heads_accuracy": lambda params: (
-        f"your saved dropout head reaches {_n(params['min_accuracy'])} accuracy on {params['held_out_about']}, "
-        f"and neither head is below {_n(params['every_head'])}"),
+        f"your saved head at your chosen rate reaches {_n(params['min_accuracy'])} accuracy on "
+        f"{params['held_out_about']}, and neither head is below {_n(params['every_head'])}"),
     "held_out_head_accuracy": lambda params: (
         f"your saved head `{params['file']}`, on {params['application']}'s features, reaches "
         f"{_n(params['threshold'])} accuracy on {params['held_out_about']}; these points can only be earned where "

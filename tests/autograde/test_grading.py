@@ -121,7 +121,9 @@ def example_files(course, folder):
     for assignment in GRADED_ASSIGNMENTS:
         if _held_out_missing(assignment):
             continue
-        examples[assignment] = load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
+        # `pool = false` examples (honest alternatives that train in full) are graded by `make grade-all` only.
+        examples[assignment] = [e for e in load_examples(assignment, course.release(assignment) / f"{assignment}.ipynb")
+                                if e.in_pool]
         files[assignment] = []
         for example in examples[assignment]:
             files[assignment].append(folder / f"{example.student}__{assignment}.ipynb")

@@ -12,10 +12,14 @@ from grader.spec import CALIBRATED_LIMITS, load_specs
 MARGIN = 0.02
 MIN_SEEDS = 5
 
-# Where a task leaves a decision to the student (05: where to cut, which head), the thresholds must hold for
-# other reasonable designs too, not only the instructor's: graded examples of kind "variant", calibrated in
+# Where a task leaves a decision to the student (02's and 07's head, 05's cut and head), the thresholds must hold
+# for other reasonable designs too, not only the instructor's: graded examples of kind "variant", calibrated in
 # full as `<notebook>+<student>` (`course calibrate 05_horses_or_humans --design <student>`).
-DESIGNS = {"05_horses_or_humans": ["ike_lower_cut_sequential", "jon_whole_base_small_head"]}
+DESIGNS = {
+    "02_flowers": ["gia_sequential_string_loss", "hugo_hidden_layer", "ivy_output_layer_alone"],
+    "05_horses_or_humans": ["ike_lower_cut_sequential", "jon_whole_base_small_head"],
+    "07_your_own_images": ["fin_sequential_hidden_layer", "gus_no_dropout", "hal_pooling_layer"],
+}
 
 
 def _designs(name: str) -> list[str]:
