@@ -276,9 +276,9 @@ print(f"from scratch: {scratch_model.count_params():,} weights, all trainable")
 # The head is yours to design. Between the 1280 features and the output you can put nothing, a
 # `Dropout` (it switches off a random share of the features at each step, so the head cannot lean on a
 # few of them), a hidden `Dense` layer (more capacity, and more weights to fit from a few hundred
-# photos), or both. With 320 training photos, every weight the head adds is one more to learn from
-# them: section 7's curves show whether your head overfits (training far above validation) or learns
-# too little (both low).
+# photos), or both. With a few hundred training photos (320 in the `cpu` profile), every weight the head
+# adds is one more to learn from them: section 7's curves show whether your head overfits (training far
+# above validation) or learns too little (both low).
 #
 # **Your task:** write `build_transfer_model(num_classes)`: `Input(IMG_SHAPE)` -> `augmentation` ->
 # `keras.applications.mobilenet_v2.preprocess_input` (or an equivalent rescaling to [-1, 1]) -> a
