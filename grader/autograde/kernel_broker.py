@@ -22,7 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
-from grader.autograde.fork_server import ForkedRun, start_module
+from grader.autograde.fork_server import BOX_ERROR, ForkedRun, start_module
 from grader.sandbox.box import KERNEL_OPTIONS, Box, Limits
 from grader.sandbox.processes import kill
 
@@ -75,8 +75,12 @@ class KernelBroker:
             with self._lock:
                 if self._closed:
                     return
-                process = start_module(KERNEL_MODULE, ["-f", str(connection_file), *KERNEL_OPTIONS], box=self.box,
-                                       limits=self.limits, cwd=self.box.workdir, env={}, log=self.log)
+                try:
+                    process = start_module(KERNEL_MODULE, ["-f", str(connection_file), *KERNEL_OPTIONS],
+                                           box=self.box, limits=self.limits, cwd=self.box.workdir, env={}, log=self.log)
+                except Exception as error:  # the grader's fault: the request prints it where failures.py reads it
+                    connection.sendall(f"{BOX_ERROR}{type(error).__name__}: {error}\n".encode())
+                    return
                 self._kernels.append(process)
             ready, _, _ = select.select([connection, process.sentinel], [], [])
             if process.sentinel in ready:
